@@ -1,0 +1,9 @@
+"""skmmvae: scikit-learn compatible multimodal variational autoencoders."""
+
+from .methods import MMVAE, MVAE, MoPoE
+from .modalities import Modality
+from .views import MultiView, check_views
+
+__version__ = "0.1.0"
+
+__all__ = ["MVAE", "MMVAE", "MoPoE", "Modality", "MultiView", "check_views", "__version__"]

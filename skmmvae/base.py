@@ -1,0 +1,678 @@
+"""Base classes: the torch module every method builds on, and the sklearn estimator.
+
+:class:`MultimodalModule` holds the decoders and likelihoods of all views and the
+helpers every objective uses (weighted reconstruction, decoding, prior samples).
+A method's module adds its encoders and implements ``encode``, ``forward`` (the
+training objective as a dict of per-sample parts, ``"loss"`` minimised) and
+``elbo`` (the per-sample bound that :meth:`MultimodalVAE.score` reports).
+
+:class:`MultimodalVAE` implements the whole sklearn surface once: ``fit``,
+``partial_fit``, ``transform``, ``fit_transform``, ``encode``, ``impute``,
+``reconstruct``, ``sample``, ``score``, ``score_samples``,
+``get_feature_names_out`` and ``set_output``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from torch import nn
+
+from .latent import Normal
+from .modalities import resolve_modalities
+from .networks import build_decoder, build_encoder
+from .training import MultimodalNet, ViewData
+from .views import _validate_arrays, merge_like, split_input
+
+__all__ = ["MultimodalModule", "MultimodalVAE"]
+
+LATENT_BLOCKS = ("all", "shared", "private", "per_view")
+
+
+class MultimodalModule(nn.Module):
+    """Decoders, likelihoods and shared helpers of a multimodal VAE.
+
+    Parameters
+    ----------
+    specs : list of ViewSpec
+        The resolved views.
+    n_latent : int
+        Size of the shared latent ``z``.
+    view_weights : sequence of float
+        Per-view likelihood weights ``lambda_m``.
+    decoder_dim : int, default=None
+        Input size of the decoders (``n_latent`` plus any private latent).
+    family : Normal or Laplace
+        Posterior family of ``z``.
+    kl_warmup_epochs : float, default=0
+        Linear warm-up of the KL weight from 0 to 1 over this many epochs
+        (per batch), during training only.
+    """
+
+    has_private = False
+
+    def __init__(
+        self,
+        specs,
+        n_latent,
+        view_weights,
+        decoder_dim=None,
+        family=Normal,
+        kl_warmup_epochs=0,
+    ):
+        super().__init__()
+        self.specs = specs
+        self.n_views = len(specs)
+        self.n_latent = n_latent
+        self.family = family
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.progress = 0.0
+        dim = decoder_dim or n_latent
+        self.decoders = nn.ModuleList(build_decoder(s, dim) for s in specs)
+        self.likelihoods = nn.ModuleList(s.make_likelihood() for s in specs)
+        self.register_buffer("view_weights", torch.as_tensor(view_weights, dtype=torch.float32))
+
+    # ---- helpers shared by every objective ------------------------------------------
+    def build_encoders(self, out_dim):
+        """One encoder per view producing the raw parameters of a ``out_dim`` posterior."""
+        return nn.ModuleList(build_encoder(s, 2 * out_dim) for s in self.specs)
+
+    @staticmethod
+    def encode_experts(encoders, views, family):
+        """Per-view posterior parameters stacked as ``(M, B, D)``."""
+        params = [family.from_raw(enc(x)) for enc, x in zip(encoders, views)]
+        return torch.stack([p[0] for p in params]), torch.stack([p[1] for p in params])
+
+    def set_progress(self, epochs):
+        """Training progress in (fractional) epochs; drives the KL warm-up."""
+        self.progress = epochs
+
+    @property
+    def kl_weight(self):
+        if not self.training or not self.kl_warmup_epochs:
+            return 1.0
+        return min(1.0, (self.progress + 1e-9) / self.kl_warmup_epochs)
+
+    def decoder_output(self, m, latent):
+        """Decoder ``m`` applied to ``latent`` of shape ``(*S, B, d)``."""
+        lead = latent.shape[:-1]
+        out = self.decoders[m](latent.reshape(-1, latent.shape[-1]))
+        return out.reshape(*lead, *out.shape[1:])
+
+    def log_likelihood(self, m, x, latent):
+        """``log p(x_m | latent)`` of shape ``(*S, B)``."""
+        return self.likelihoods[m].log_prob(self.decoder_output(m, latent), x)
+
+    def reconstruction(self, views, mask, latent, weighted=True):
+        """``sum_m mask_m lambda_m log p(x_m | latent_m)`` of shape ``(*S, B)``.
+
+        ``latent`` is one tensor for all views or a list with one per view; views
+        outside ``mask`` (which may have leading axes) contribute nothing and send no
+        gradient anywhere.
+        """
+        total = 0.0
+        for m, x in enumerate(views):
+            lat = latent[m] if isinstance(latent, (list, tuple)) else latent
+            ll = self.log_likelihood(m, x, lat)
+            if weighted:
+                ll = ll * self.view_weights[m]
+            total = total + torch.where(mask[..., m], ll, 0.0)
+        return total
+
+    def prior_sample(self, n):
+        """``n`` draws of ``z`` from the prior, shape ``(n, n_latent)``."""
+        zeros = torch.zeros(n, self.n_latent, device=self.view_weights.device)
+        return self.family.rsample(zeros, zeros)
+
+    # ---- the interface base.MultimodalVAE drives ------------------------------------
+    def encode(self, views, mask):
+        """Posterior parameters: dict with ``loc``/``param`` (the aggregated shared
+        posterior, ``(B, D)``) and ``expert_loc``/``expert_param`` (``(M, B, D)``)."""
+        raise NotImplementedError  # abstract: every method defines its aggregation
+
+    def forward(self, views, mask):
+        """Training objective: dict of per-sample parts ``(B,)``; ``"loss"`` is minimised."""
+        raise NotImplementedError  # abstract
+
+    def elbo(self, views, mask):
+        """Per-sample evidence lower bound with beta = 1 and unit view weights."""
+        raise NotImplementedError  # abstract
+
+    def shared_moments(self, enc, mask):
+        """Mean and variance of the aggregated shared posterior."""
+        return self.family.moments(enc["loc"], enc["param"])
+
+    def shared_sample(self, enc, mask):
+        """One reparameterised draw from the aggregated shared posterior."""
+        return self.family.rsample(enc["loc"], enc["param"])
+
+    def latents(self, views, mask, block, sample):
+        """The ``transform`` output block for a batch, ``(B, n_out)``."""
+        enc = self.encode(views, mask)
+        if block in ("all", "shared"):
+            return self.shared_sample(enc, mask) if sample else self.shared_moments(enc, mask)[0]
+        if block == "per_view":
+            z = enc["expert_loc"]
+            if sample:
+                z = self.family.rsample(enc["expert_loc"], enc["expert_param"])
+            z = torch.where(mask.transpose(0, 1).unsqueeze(-1), z, 0.0)
+            return z.transpose(0, 1).reshape(z.shape[1], -1)
+        raise ValueError(f"{type(self).__name__} has no {block!r} latents.")
+
+    def posterior(self, views, mask):
+        """All posterior parameters as named ``(B, ...)`` tensors (see ``encode``)."""
+        enc = self.encode(views, mask)
+        mean, var = self.shared_moments(enc, mask)
+        return {
+            "shared_mean": mean,
+            "shared_std": var.sqrt(),
+            "view_loc": enc["expert_loc"].transpose(0, 1),
+            "view_scale": self.family.scale(enc["expert_loc"], enc["expert_param"]).transpose(
+                0, 1
+            ),
+        }
+
+    def decoder_inputs(self, views, mask):
+        """Per-view decoder inputs from the posterior means (for impute/reconstruct)."""
+        enc = self.encode(views, mask)
+        z = self.shared_moments(enc, mask)[0]
+        return [z] * self.n_views
+
+    def predict_views(self, views, mask):
+        """Point predictions of every view from the posterior means, list of ``(B, ...)``."""
+        inputs = self.decoder_inputs(views, mask)
+        return [self.decode(m, inputs[m]) for m in range(self.n_views)]
+
+    def generate(self, n):
+        """Per-view decoder inputs for ``n`` unconditional samples."""
+        return [self.prior_sample(n)] * self.n_views
+
+    def decode(self, m, latent, noise=False):
+        out = self.decoder_output(m, latent)
+        lik = self.likelihoods[m]
+        return lik.sample(out) if noise else lik.point(out)
+
+
+def check_beta(beta, name="beta"):
+    """Validate a KL weight."""
+    if not isinstance(beta, numbers.Real) or not beta >= 0:
+        raise ValueError(f"{name} must be a number >= 0; got {beta!r}.")
+    return float(beta)
+
+
+def _store(est, params):
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(est, name, value)
+
+
+@contextlib.contextmanager
+def _seeded(seed, device):
+    """Seed torch inside the block and restore the global RNG state afterwards."""
+    dev = torch.device(device)
+    devices = [dev.index or 0] if dev.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(int(seed))
+        yield
+
+
+_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+_COMMON_DOC = """
+    modalities : "auto", str, or list of Modality or str, default="auto"
+        How each view is modelled (likelihood and networks); see
+        :class:`~skmmvae.Modality`. A single string applies to every view.
+    views : list of int or list of column lists, default=None
+        How to split the columns of a 2-D array or DataFrame into views. None: a
+        DataFrame with ``view__feature`` columns is split by prefix, any other 2-D
+        array is a single view.
+    view_weights : list of float, default=None
+        Per-view likelihood weights ``lambda_m`` (default 1).
+    hidden_layer_sizes : tuple of int, default=(256, 256)
+        Hidden sizes of the MLP encoders (decoders use the reverse).
+    latents : {"all", "shared", "private", "per_view"}, default="all"
+        Which blocks ``transform`` returns (overridable per call).
+    latent_mode : {"mean", "sample"}, default="mean"
+        Posterior means, or one reparameterised draw, in ``transform``.
+    max_epochs : int, default=100
+    batch_size : int, default=128
+    lr : float, default=1e-3
+    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
+    weight_decay : float, default=0.0
+    validation_fraction : float, default=0.1
+        Held-out share of the training rows, used only when ``early_stopping``.
+    early_stopping : bool, default=False
+        Stop when the validation loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, and restore the best weights.
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-4
+    callbacks : list of skorch callbacks, default=None
+        E.g. ``EarlyStopping``, ``Checkpoint``, ``LRScheduler``,
+        ``GradientNormClipping``, ``ProgressBar``.
+    device : {"auto", "cpu", "cuda", ...}, default="auto"
+        "auto" uses CUDA when available.
+    warm_start : bool, default=False
+        Continue training the fitted model in ``fit`` instead of starting afresh.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and all sampling.
+    verbose : int, default=0
+        1 prints a table of the loss parts per epoch.
+"""
+
+_FITTED_DOC = """
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of input features (all views flattened).
+    feature_names_in_ : ndarray of str
+        Input column names, when fitted on a DataFrame.
+    n_views_ : int
+    view_shapes_ : list of tuple
+        Shape of one sample of each view.
+    modalities_ : list of ViewSpec
+        The resolved likelihood and network choices.
+    net_ : MultimodalNet
+        The trained skorch net; ``net_.module_`` is the torch module.
+    history_ : skorch History
+        Loss parts per epoch (``train_loss``, ``train_rec``, ``train_kl``, ...).
+"""
+
+
+class MultimodalVAE(TransformerMixin, BaseEstimator):
+    """Base estimator. Subclasses define ``__init__`` and ``_build_module``."""
+
+    _has_private = False
+
+    def _build_module(self, specs):
+        raise NotImplementedError  # abstract: each method builds its own module
+
+    # ---- parameters and validation ---------------------------------------------------
+    def _check_params(self):
+        if not isinstance(self.n_latent, numbers.Integral) or self.n_latent < 1:
+            raise ValueError(f"n_latent must be a positive integer; got {self.n_latent!r}.")
+        for name in ("max_epochs", "batch_size", "n_iter_no_change"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        if not (isinstance(self.lr, numbers.Real) and self.lr > 0):
+            raise ValueError(f"lr must be > 0; got {self.lr!r}.")
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError("validation_fraction must be in (0, 1).")
+        if self.latent_mode not in ("mean", "sample"):
+            raise ValueError("latent_mode must be 'mean' or 'sample'.")
+        self._check_block(self.latents)
+        if isinstance(self.optimizer, str) and self.optimizer not in _OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or a class.")
+
+    def _view_weights(self, n_views):
+        if self.view_weights is None:
+            return [1.0] * n_views
+        w = np.asarray(self.view_weights, dtype=float)
+        if w.shape != (n_views,) or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError(
+                f"view_weights must be {n_views} finite numbers >= 0; got {self.view_weights!r}."
+            )
+        return w.tolist()
+
+    def _check_block(self, block):
+        if block not in LATENT_BLOCKS:
+            raise ValueError(f"latents must be one of {LATENT_BLOCKS}; got {block!r}.")
+        if block == "private" and not self._has_private:
+            raise ValueError(
+                f"{type(self).__name__} has no private latents; use latents='shared' or "
+                "'per_view', or a method with private spaces (MMVAEPlus, IDMVAE, DMVAE)."
+            )
+
+    def _validate_input(self, X, reset):
+        arrays, explicit_mask, layout = split_input(X, self.views)
+        if layout["kind"] in ("array", "dataframe"):
+            Xv = validate_data(
+                self,
+                X,
+                reset=reset,
+                ensure_all_finite="allow-nan",
+                dtype="numeric",
+                ensure_min_samples=1,
+            )
+            arrays = [Xv[:, g] for g in layout["groups"]]
+        elif reset:
+            self.n_features_in_ = sum(int(np.prod(a.shape[1:])) for a in arrays)
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        arrays, mask = _validate_arrays(arrays, explicit_mask)
+        if reset:
+            self.n_views_ = len(arrays)
+            self.view_shapes_ = [tuple(a.shape[1:]) for a in arrays]
+        else:
+            if len(arrays) != self.n_views_:
+                raise ValueError(
+                    f"X has {len(arrays)} views, but {type(self).__name__} was fitted on "
+                    f"{self.n_views_}."
+                )
+            for m, (a, shape) in enumerate(zip(arrays, self.view_shapes_)):
+                if tuple(a.shape[1:]) != shape:
+                    raise ValueError(
+                        f"View {m} has sample shape {tuple(a.shape[1:])}, but "
+                        f"{type(self).__name__} was fitted on {shape}."
+                    )
+                self.modalities_[m].check_compatible(a, mask[:, m])
+        return arrays, mask, layout
+
+    def _to_network(self, arrays, mask):
+        out = []
+        for m, (spec, a) in enumerate(zip(self.modalities_, arrays)):
+            obs = mask[:, m]
+            keep_mapped = isinstance(a, np.memmap) and obs.all() and spec.mean is None
+            if keep_mapped and a.dtype == (np.int64 if spec.token_view else np.float32):
+                out.append(a)
+                continue
+            x = spec.to_model(a)
+            if not obs.all():
+                x = np.where(obs.reshape(-1, *[1] * (x.ndim - 1)), x, 0).astype(x.dtype)
+            out.append(x)
+        return out
+
+    # ---- seeding and devices ---------------------------------------------------------
+    def _device(self):
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device
+
+    def _seed(self, random_state=None):
+        rs = self.random_state if random_state is None else random_state
+        return check_random_state(rs).randint(np.iinfo(np.int32).max)
+
+    # ---- fitting ---------------------------------------------------------------------
+    def _make_net(self, module):
+        opt = _OPTIMIZERS.get(self.optimizer, self.optimizer)
+        callbacks = list(self.callbacks or [])
+        if self.early_stopping:
+            from skorch.callbacks import EarlyStopping
+
+            callbacks.append(
+                EarlyStopping(
+                    monitor="valid_loss",
+                    patience=self.n_iter_no_change,
+                    threshold=self.tol,
+                    threshold_mode="abs",
+                    load_best=True,
+                    sink=print if self.verbose else (lambda *a, **k: None),
+                )
+            )
+        return MultimodalNet(
+            module,
+            optimizer=opt,
+            lr=self.lr,
+            optimizer__weight_decay=self.weight_decay,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            callbacks=callbacks or None,
+            device=self.device_,
+            verbose=int(self.verbose),
+        )
+
+    def _train(self, X, epochs, fresh):
+        self._check_params()
+        arrays, mask, _ = self._validate_input(X, reset=fresh)
+        if fresh:
+            self.device_ = self._device()
+        seed = self._seed()
+        if not fresh:
+            seed = (seed + len(self.net_.history)) % np.iinfo(np.int32).max
+        with _seeded(seed, self.device_):
+            if fresh:
+                self.modalities_ = resolve_modalities(
+                    self.modalities, arrays, mask, self.hidden_layer_sizes
+                )
+                self.net_ = self._make_net(self._build_module(self.modalities_))
+                self.net_.initialize()
+            data = ViewData(self._to_network(arrays, mask), mask, self.device_)
+            train, valid = data, None
+            if self.early_stopping:
+                n = len(data)
+                n_valid = int(round(self.validation_fraction * n))
+                if n_valid < 1 or n - n_valid < 1:
+                    raise ValueError(
+                        f"early_stopping with validation_fraction={self.validation_fraction} "
+                        f"leaves no training or validation rows out of {n}."
+                    )
+                perm = np.random.RandomState(seed).permutation(n)
+                train, valid = data.subset(perm[n_valid:]), data.subset(perm[:n_valid])
+            self.net_.partial_fit((train, valid), epochs=epochs)
+        return self
+
+    def fit(self, X, y=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : MultiView, DataFrame, 2-D array, or list / dict of arrays
+            The views (see :func:`~skmmvae.check_views`); all-NaN rows are missing views.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self
+        """
+        fresh = not (self.warm_start and hasattr(self, "net_"))
+        return self._train(X, self.max_epochs, fresh=fresh)
+
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on ``X``, initialising the model on the first call.
+
+        Parameters
+        ----------
+        X : multi-view input
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
+        return self._train(X, 1, fresh=not hasattr(self, "net_"))
+
+    @property
+    def history_(self):
+        check_is_fitted(self, "net_")
+        return self.net_.history
+
+    # ---- inference -------------------------------------------------------------------
+    def _batched(self, arrays, mask, fn, seed=None):
+        """Run ``fn(views, mask)`` on inference batches; concatenate its outputs."""
+        module = self.net_.module_
+        data = ViewData(self._to_network(arrays, mask), mask, self.device_)
+        chunk = max(self.batch_size, 512)
+        outputs = []
+        module.eval()
+        context = _seeded(seed, self.device_) if seed is not None else contextlib.nullcontext()
+        with torch.no_grad(), context:
+            for start in range(0, len(data), chunk):
+                idx = torch.arange(start, min(start + chunk, len(data)), device=data.device)
+                batch = data.take(idx)
+                outputs.append(fn(batch.views, batch.mask))
+        if isinstance(outputs[0], dict):
+            return {k: torch.cat([o[k] for o in outputs]).cpu().numpy() for k in outputs[0]}
+        if isinstance(outputs[0], list):
+            return [torch.cat([o[m] for o in outputs]).cpu().numpy() for m in range(len(arrays))]
+        return torch.cat(outputs).cpu().numpy()
+
+    @staticmethod
+    def _out_dtype(arrays):
+        return np.float32 if all(a.dtype == np.float32 for a in arrays) else np.float64
+
+    def transform(self, X, latents=None, latent_mode=None):
+        """Latent representation of each sample.
+
+        Parameters
+        ----------
+        X : multi-view input
+        latents : {"all", "shared", "private", "per_view"}, default=None
+            Blocks to return; None uses the estimator's ``latents``.
+        latent_mode : {"mean", "sample"}, default=None
+            None uses the estimator's ``latent_mode``.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            Shared latents aggregate the observed views of each sample.
+        """
+        check_is_fitted(self)
+        block = self.latents if latents is None else latents
+        mode = self.latent_mode if latent_mode is None else latent_mode
+        self._check_block(block)
+        if mode not in ("mean", "sample"):
+            raise ValueError("latent_mode must be 'mean' or 'sample'.")
+        arrays, mask, _ = self._validate_input(X, reset=False)
+        module = self.net_.module_
+        sample = mode == "sample"
+        Z = self._batched(
+            arrays,
+            mask,
+            lambda v, m: module.latents(v, m, block, sample),
+            seed=self._seed() if sample else None,
+        )
+        return Z.astype(self._out_dtype(arrays), copy=False)
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit, then return ``transform(X)``."""
+        return self.fit(X, y, **fit_params).transform(X)
+
+    def encode(self, X):
+        """All posterior parameters.
+
+        Returns
+        -------
+        params : dict of ndarray
+            ``shared_mean`` and ``shared_std`` ``(n, n_latent)`` of the aggregated shared
+            posterior; ``view_loc`` and ``view_scale`` ``(n, M, n_latent)`` of each view's
+            expert (rows of missing views hold what the encoder gives the zero-filled
+            input: ignore them); models with private latents add ``private_mean`` and
+            ``private_std`` ``(n, M, n_private)``.
+        """
+        check_is_fitted(self)
+        arrays, mask, _ = self._validate_input(X, reset=False)
+        return self._batched(arrays, mask, self.net_.module_.posterior)
+
+    def _predict_views(self, X):
+        check_is_fitted(self)
+        arrays, mask, layout = self._validate_input(X, reset=False)
+        preds = self._batched(arrays, mask, self.net_.module_.predict_views)
+        preds = [spec.from_model(p) for spec, p in zip(self.modalities_, preds)]
+        return arrays, mask, layout, preds
+
+    def impute(self, X):
+        """Fill the missing views from the observed ones.
+
+        The shared latent is inferred from each sample's observed views and decoded
+        into its missing views (private latents, where a method has them, come from
+        the prior). Observed values are returned bit-identical.
+
+        Parameters
+        ----------
+        X : multi-view input with missing views (all-NaN rows or a mask)
+
+        Returns
+        -------
+        X_imputed : same container type as ``X``
+        """
+        arrays, mask, layout, preds = self._predict_views(X)
+        out = []
+        for m, (a, p) in enumerate(zip(arrays, preds)):
+            filled = np.array(a, copy=True)
+            miss = ~mask[:, m]
+            if miss.any():
+                filled = filled.astype(np.result_type(filled.dtype, p.dtype), copy=False)
+                filled[miss] = p[miss]
+            out.append(filled)
+        return merge_like(layout, X, out, len(mask))
+
+    def reconstruct(self, X):
+        """Decode every view of every sample from its posterior means.
+
+        Returns
+        -------
+        X_hat : same container type as ``X``
+        """
+        arrays, mask, layout, preds = self._predict_views(X)
+        return merge_like(layout, X, preds, len(mask))
+
+    def sample(self, n_samples=1, *, random_state=None, noise=False):
+        """Unconditional generation from the prior.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : int, RandomState instance or None, default=None
+            None uses the estimator's ``random_state``.
+        noise : bool, default=False
+            False decodes likelihood means (most likely tokens); True draws from the
+            likelihoods.
+
+        Returns
+        -------
+        views : list of ndarray
+            One array of ``n_samples`` rows per view, on the data's scale.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+        module = self.net_.module_
+        module.eval()
+        outs = [[] for _ in range(self.n_views_)]
+        with torch.no_grad(), _seeded(self._seed(random_state), self.device_):
+            for start in range(0, n_samples, max(self.batch_size, 512)):
+                n = min(max(self.batch_size, 512), n_samples - start)
+                inputs = module.generate(n)
+                for m in range(self.n_views_):
+                    outs[m].append(module.decode(m, inputs[m], noise=noise).cpu().numpy())
+        return [spec.from_model(np.concatenate(o)) for spec, o in zip(self.modalities_, outs)]
+
+    def score_samples(self, X):
+        """Per-sample evidence lower bound (beta = 1, unit view weights), in nats.
+
+        Standardised gaussian views are scored on the data's original scale.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        arrays, mask, _ = self._validate_input(X, reset=False)
+        elbo = self._batched(arrays, mask, self.net_.module_.elbo, seed=self._seed())
+        log_det = np.array([s.log_det for s in self.modalities_])
+        return elbo.astype(np.float64) + mask @ log_det
+
+    def score(self, X, y=None):
+        """Mean per-sample ELBO (higher is better), so ``GridSearchCV`` needs no ``y``."""
+        return float(np.mean(self.score_samples(X)))
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the ``transform`` columns: ``z{k}``, ``z{m}_{k}`` (per view), ``w{m}_{k}``."""
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        return np.asarray(self._latent_names(self.latents), dtype=object)
+
+    def _latent_names(self, block):
+        module = self.net_.module_
+        names = []
+        if block in ("all", "shared"):
+            names += [f"z{k}" for k in range(module.n_latent)]
+        if block == "per_view":
+            names += [f"z{m}_{k}" for m in range(self.n_views_) for k in range(module.n_latent)]
+        if block in ("all", "private") and self._has_private:
+            names += [f"w{m}_{k}" for m in range(self.n_views_) for k in range(module.n_private)]
+        return names
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.non_deterministic = False
+        return tags

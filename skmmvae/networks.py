@@ -1,0 +1,177 @@
+"""Encoder and decoder networks: MLP, conv (square images), 1-D conv text.
+
+Encoders map a batch of one view ``(B, *shape)`` to ``(B, out_dim)``; decoders map
+``(B, latent_dim)`` to the likelihood's parameters ``(B, *output_shape)``. Users can
+plug in any module through :class:`~skmmvae.Modality` ``encoder=`` / ``decoder=``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from torch import nn
+
+__all__ = ["MLP", "ConvEncoder", "ConvDecoder", "TextEncoder", "TextDecoder"]
+
+
+def _mlp_layers(sizes):
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return layers
+
+
+class MLP(nn.Sequential):
+    """Flatten, then ``Linear-ReLU`` blocks, then a linear output reshaped to ``out_shape``."""
+
+    def __init__(self, in_features, hidden, out_shape):
+        out_shape = tuple(out_shape) if isinstance(out_shape, (tuple, list)) else (out_shape,)
+        out_features = math.prod(out_shape)
+        layers = [nn.Flatten()] + _mlp_layers([in_features, *hidden, out_features])
+        if len(out_shape) > 1:
+            layers.append(nn.Unflatten(1, out_shape))
+        super().__init__(*layers)
+
+
+def _conv_plan(side, channels):
+    """Channels per level and the base side for a stack of stride-2 convolutions."""
+    n_levels = 2 if side == 28 else int(math.log2(side)) - 2
+    base = side // 2**n_levels  # 7 for 28, 4 for powers of two
+    widths = [min(32 * 2**i, 256) for i in range(n_levels)]
+    return widths, base
+
+
+class ConvEncoder(nn.Module):
+    """Strided 4x4 convolutions down to a 4x4 (7x7 for side 28) map, then a linear head."""
+
+    def __init__(self, in_shape, out_dim, hidden=256):
+        super().__init__()
+        c, side = in_shape[0], in_shape[1]
+        widths, base = _conv_plan(side, c)
+        layers, prev = [], c
+        for w in widths:
+            layers += [nn.Conv2d(prev, w, 4, stride=2, padding=1), nn.ReLU()]
+            prev = w
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        self.head = nn.Sequential(nn.Linear(prev * base * base, hidden), nn.ReLU())
+        self.out = nn.Linear(hidden, out_dim)
+
+    def forward(self, x):
+        return self.out(self.head(self.features(x)))
+
+
+class ConvDecoder(nn.Module):
+    """Mirror of :class:`ConvEncoder` with transposed convolutions."""
+
+    def __init__(self, latent_dim, out_shape, hidden=256):
+        super().__init__()
+        c, side = out_shape[0], out_shape[1]
+        widths, base = _conv_plan(side, c)
+        widths = widths[::-1]
+        self.base = (widths[0], base, base)
+        self.fc = nn.Sequential(
+            nn.Linear(latent_dim, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, widths[0] * base * base),
+            nn.ReLU(),
+        )
+        layers = []
+        for i, w in enumerate(widths):
+            nxt = widths[i + 1] if i + 1 < len(widths) else c
+            layers.append(nn.ConvTranspose2d(w, nxt, 4, stride=2, padding=1))
+            if i + 1 < len(widths):
+                layers.append(nn.ReLU())
+        self.deconv = nn.Sequential(*layers)
+
+    def forward(self, z):
+        return self.deconv(self.fc(z).view(-1, *self.base))
+
+
+class TextEncoder(nn.Module):
+    """Token embedding, two 1-D convolutions, then a linear head."""
+
+    def __init__(self, length, vocab_size, out_dim, embed_dim=64, channels=128, hidden=256):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed_dim)
+        self.conv = nn.Sequential(
+            nn.Conv1d(embed_dim, channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv1d(channels, channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Flatten(),
+        )
+        self.head = nn.Sequential(nn.Linear(channels * length, hidden), nn.ReLU())
+        self.out = nn.Linear(hidden, out_dim)
+
+    def forward(self, tokens):
+        h = self.embed(tokens).transpose(1, 2)  # (B, E, L)
+        return self.out(self.head(self.conv(h)))
+
+
+class TextDecoder(nn.Module):
+    """Linear map to a (channels, L) sequence, 1-D convolutions, per-position logits."""
+
+    def __init__(self, latent_dim, length, vocab_size, channels=128, hidden=256):
+        super().__init__()
+        self.shape = (channels, length)
+        self.fc = nn.Sequential(
+            nn.Linear(latent_dim, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, channels * length),
+            nn.ReLU(),
+        )
+        self.conv = nn.Sequential(
+            nn.Conv1d(channels, channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv1d(channels, vocab_size, 1),
+        )
+
+    def forward(self, z):
+        h = self.fc(z).view(-1, *self.shape)
+        return self.conv(h).transpose(1, 2)  # (B, L, V)
+
+
+class OneHot(nn.Module):
+    """int64 tokens ``(B, L)`` to float one-hot ``(B, L, V)`` (for MLP encoders of tokens)."""
+
+    def __init__(self, vocab_size):
+        super().__init__()
+        self.vocab_size = vocab_size
+
+    def forward(self, tokens):
+        return nn.functional.one_hot(tokens, self.vocab_size).float()
+
+
+def build_encoder(spec, out_dim):
+    """The encoder of a resolved view (see :class:`~skmmvae.modalities.ViewSpec`)."""
+    if spec.encoder is not None:
+        return _checked(spec.encoder(spec.shape, out_dim), "encoder", spec)
+    if spec.arch == "conv":
+        return ConvEncoder(spec.shape, out_dim, hidden=spec.hidden[-1])
+    if spec.arch == "text":
+        return TextEncoder(spec.shape[0], spec.vocab_size, out_dim, hidden=spec.hidden[-1])
+    if spec.token_view:
+        return nn.Sequential(OneHot(spec.vocab_size), MLP(spec.shape[0] * spec.vocab_size, spec.hidden, out_dim))
+    return MLP(math.prod(spec.shape), spec.hidden, out_dim)
+
+
+def build_decoder(spec, latent_dim):
+    """The decoder of a resolved view, producing the likelihood's parameters."""
+    if spec.decoder is not None:
+        return _checked(spec.decoder(latent_dim, spec.output_shape), "decoder", spec)
+    if spec.arch == "conv":
+        return ConvDecoder(latent_dim, spec.shape, hidden=spec.hidden[-1])
+    if spec.arch == "text":
+        return TextDecoder(latent_dim, spec.shape[0], spec.vocab_size, hidden=spec.hidden[-1])
+    return MLP(latent_dim, spec.hidden[::-1], spec.output_shape)
+
+
+def _checked(module, what, spec):
+    if not isinstance(module, nn.Module):
+        raise TypeError(
+            f"View {spec.index}: the {what} factory must return a torch.nn.Module; "
+            f"got {type(module).__name__}."
+        )
+    return module

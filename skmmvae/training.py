@@ -1,0 +1,187 @@
+"""The training engine: a skorch ``NeuralNet`` subclass fed by tensor slicing.
+
+The estimator owns a :class:`MultimodalNet` as ``net_``. Compared with a stock
+skorch net:
+
+* batches are gathered by one index operation per view from tensors that already
+  live on the training device (memory-mapped arrays stay on the host and are
+  gathered per batch), instead of per-row ``__getitem__`` plus collate;
+* the objective is the module's own ``forward(views, mask)``, which returns a dict
+  of per-sample loss parts; ``"loss"`` is minimised and every part's epoch mean is
+  written to ``history`` as ``train_<part>`` / ``valid_<part>``;
+* a non-finite loss stops training with an error naming the epoch and the part.
+
+Everything else is skorch: callbacks (EarlyStopping, Checkpoint, LRScheduler,
+GradientNormClipping, ProgressBar), history, printing, device handling.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+
+__all__ = ["ViewData", "ViewBatch", "BatchIterator", "MultimodalNet"]
+
+
+class ViewBatch:
+    """One minibatch: per-view tensors and the ``(B, M)`` observation mask."""
+
+    __slots__ = ("views", "mask")
+
+    def __init__(self, views, mask):
+        self.views = views
+        self.mask = mask
+
+    def __len__(self):
+        return self.mask.shape[0]
+
+
+class ViewData:
+    """Per-view training arrays, ready for fast batch gathering.
+
+    Parameters
+    ----------
+    arrays : list of ndarray
+        Network-space arrays (float32 or int64), missing rows already filled.
+        ``np.memmap`` arrays stay on the host; others are moved to ``device`` once.
+    mask : ndarray of bool, shape (n, M)
+    device : str or torch.device
+    """
+
+    def __init__(self, arrays, mask, device):
+        self.device = torch.device(device)
+        self.arrays = [
+            a if isinstance(a, np.memmap) else torch.as_tensor(a, device=self.device)
+            for a in arrays
+        ]
+        self.mask = torch.as_tensor(mask, device=self.device)
+
+    def __len__(self):
+        return self.mask.shape[0]
+
+    def take(self, idx):
+        """The batch of rows ``idx`` (a LongTensor on ``device``)."""
+        views = []
+        for a in self.arrays:
+            if isinstance(a, np.memmap):
+                rows = idx.cpu().numpy()
+                order = np.argsort(rows)
+                chunk = np.empty((len(rows), *a.shape[1:]), dtype=a.dtype)
+                chunk[order] = a[rows[order]]
+                views.append(torch.from_numpy(chunk).to(self.device, non_blocking=True))
+            else:
+                views.append(a.index_select(0, idx))
+        return ViewBatch(views, self.mask.index_select(0, idx))
+
+    def subset(self, idx):
+        """A ViewData of rows ``idx`` (numpy indices); memmaps are gathered in memory."""
+        out = ViewData.__new__(ViewData)
+        out.device = self.device
+        t_idx = torch.as_tensor(idx, device=self.device)
+        out.arrays = [
+            torch.as_tensor(np.asarray(a[np.sort(idx)]), device=self.device)[
+                torch.as_tensor(np.argsort(np.argsort(idx)), device=self.device)
+            ]
+            if isinstance(a, np.memmap)
+            else a.index_select(0, t_idx)
+            for a in self.arrays
+        ]
+        out.mask = self.mask.index_select(0, t_idx)
+        return out
+
+
+class BatchIterator:
+    """Re-iterable minibatches of a :class:`ViewData` (reshuffled at every pass)."""
+
+    def __init__(self, data, batch_size, shuffle):
+        self.data = data
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+
+    def __len__(self):
+        return -(-len(self.data) // self.batch_size)
+
+    def __iter__(self):
+        n, device = len(self.data), self.data.device
+        order = torch.randperm(n, device=device) if self.shuffle else None
+        for start in range(0, n, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            if order is None:
+                idx = torch.arange(start, stop, device=device)
+            else:
+                idx = order[start:stop]
+            yield self.data.take(idx), None
+
+
+class MultimodalNet(NeuralNet):
+    """skorch net whose module computes its own objective from ``(views, mask)``.
+
+    ``fit`` / ``partial_fit`` take ``X = (train_data, valid_data_or_None)``, two
+    :class:`ViewData` objects prepared by the estimator.
+    """
+
+    def __init__(self, module, **kwargs):
+        kwargs.setdefault("train_split", None)
+        super().__init__(module, criterion=None, **kwargs)
+
+    def initialize_criterion(self):
+        # The objective is the module's forward; there is no separate criterion.
+        self.criterion_ = None
+        return self
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        train, valid = X
+        return train, valid
+
+    def get_iterator(self, dataset, training=False):
+        return BatchIterator(dataset, self.batch_size, shuffle=training)
+
+    def _evaluate_parts(self, batch, training):
+        self._set_training(training)
+        terms = self.module_(batch.views, batch.mask)
+        loss = terms["loss"].mean()
+        if not torch.isfinite(loss):
+            bad = [k for k, v in terms.items() if not torch.isfinite(v).all()]
+            epoch = len(self.history)
+            raise FloatingPointError(
+                f"Training diverged in epoch {epoch}: the loss part(s) {bad} became NaN or "
+                "infinite. Lower lr, add GradientNormClipping to callbacks, or check the "
+                "data's scale."
+            )
+        sums = self._part_sums
+        for name, value in terms.items():
+            value = value.detach()
+            sums[name] = sums.get(name, 0.0) + value.sum()
+        self._part_count += len(batch)
+        return loss
+
+    def train_step_single(self, batch, **fit_params):
+        batch = batch[0]
+        module = self.module_
+        if hasattr(module, "set_progress"):
+            module.set_progress(self._progress)
+        loss = self._evaluate_parts(batch, training=True)
+        loss.backward()
+        self._progress += self._progress_step
+        return {"loss": loss, "y_pred": None}
+
+    def validation_step(self, batch, **fit_params):
+        with torch.no_grad():
+            loss = self._evaluate_parts(batch[0], training=False)
+        return {"loss": loss, "y_pred": None}
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        self._part_sums, self._part_count = {}, 0
+        if training:
+            epochs_done = sum(1 for row in self.history if "train_loss" in row)
+            self._progress = float(epochs_done)
+            self._progress_step = 1.0 / max(len(iterator), 1)
+        super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        count = max(self._part_count, 1)
+        for name, total in self._part_sums.items():
+            if name != "loss":
+                self.history.record(f"{prefix}_{name}", float(total) / count)
+        del self._part_sums, self._part_count

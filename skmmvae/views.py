@@ -1,0 +1,344 @@
+"""Multi-view data: the :class:`MultiView` container and :func:`check_views`.
+
+Every estimator accepts the same inputs and turns them into a list of per-view
+arrays plus a boolean mask of shape ``(n_samples, n_views)``:
+
+* :class:`MultiView` (safe for ``GridSearchCV``, ``cross_val_score`` and
+  ``train_test_split``: it supports sklearn's row indexing);
+* a pandas ``DataFrame`` whose columns are named ``view__feature`` (what
+  ``ColumnTransformer`` emits), or any DataFrame plus the estimator's ``views=``;
+* a 2-D array plus the estimator's ``views=`` (sizes or column index lists); a
+  plain 2-D array with ``views=None`` is a single view;
+* a list, tuple or dict of arrays (direct calls only: sklearn's splitters would
+  split the list instead of the rows).
+
+A view of a sample is *missing* when its row is entirely NaN, or when an
+explicit mask says so. Observed rows must be finite.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils import check_array
+
+__all__ = ["MultiView", "check_views"]
+
+
+class MultiView:
+    """Several views (modalities) of the same samples.
+
+    Parameters
+    ----------
+    views : sequence of array-like
+        One array per view, all with the same number of rows. A view is a 2-D
+        table ``(n, d)``, a 4-D image stack ``(n, C, H, W)`` or a 2-D integer
+        token array ``(n, L)``. Memory-mapped arrays are kept as they are and
+        gathered batch by batch during training.
+    mask : array-like of bool, shape (n_samples, n_views), default=None
+        ``mask[i, m]`` is False when view ``m`` of sample ``i`` is missing. Rows
+        that are entirely NaN are missing whatever the mask says.
+
+    Attributes
+    ----------
+    views : list of ndarray
+    mask : ndarray of bool or None
+    shape : tuple
+        ``(n_samples, total number of flattened features)``, so sklearn can count
+        rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmmvae import MultiView
+    >>> X = MultiView([np.zeros((4, 3)), np.ones((4, 2))])
+    >>> X.shape, len(X[[0, 2]])
+    ((4, 5), 2)
+    """
+
+    def __init__(self, views, mask=None):
+        if isinstance(views, MultiView):
+            mask = views.mask if mask is None else mask
+            views = views.views
+        if isinstance(views, np.ndarray) or not isinstance(views, (list, tuple)):
+            raise TypeError(
+                "MultiView expects a list or tuple of arrays, one per view; "
+                f"got {type(views).__name__}."
+            )
+        if len(views) == 0:
+            raise ValueError("MultiView needs at least one view.")
+        arrays = [v if isinstance(v, np.ndarray) else np.asarray(v) for v in views]
+        for m, v in enumerate(arrays):
+            if v.ndim == 0:
+                raise ValueError(f"View {m} is a scalar; each view needs one row per sample.")
+        n = {len(v) for v in arrays}
+        if len(n) != 1:
+            sizes = ", ".join(f"view {m}: {len(v)}" for m, v in enumerate(arrays))
+            raise ValueError(f"All views must have the same number of rows ({sizes}).")
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.shape != (len(arrays[0]), len(arrays)):
+                raise ValueError(
+                    f"mask must have shape (n_samples, n_views) = "
+                    f"{(len(arrays[0]), len(arrays))}; got {mask.shape}."
+                )
+            if mask.dtype != bool:
+                if not np.isin(mask, (0, 1)).all():
+                    raise ValueError("mask must be boolean (True = observed).")
+                mask = mask.astype(bool)
+        self.views = arrays
+        self.mask = mask
+
+    @property
+    def n_views(self):
+        return len(self.views)
+
+    @property
+    def shape(self):
+        width = sum(int(np.prod(v.shape[1:], dtype=np.int64)) for v in self.views)
+        return (len(self.views[0]), width)
+
+    @property
+    def ndim(self):
+        return 2
+
+    def __len__(self):
+        return len(self.views[0])
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            rows, *rest = key
+            if any(k is not Ellipsis and k != slice(None) for k in rest):
+                raise IndexError("MultiView supports row indexing only, e.g. X[idx] or X[idx, ...].")
+        else:
+            rows = key
+        if isinstance(rows, numbers.Integral):
+            rows = slice(rows, rows + 1) if rows != -1 else slice(-1, None)
+            if rows.start >= len(self) or rows.start < -len(self):
+                raise IndexError(f"row index out of range for {len(self)} samples")
+        elif not isinstance(rows, slice):
+            rows = np.asarray(rows)
+        views = [v[rows] for v in self.views]
+        mask = None if self.mask is None else self.mask[rows]
+        return MultiView(views, mask=mask)
+
+    def __repr__(self):
+        shapes = ", ".join(str(v.shape) for v in self.views)
+        missing = "" if self.mask is None else f", {int((~self.mask).sum())} missing"
+        return f"MultiView(n_views={self.n_views}, shapes=[{shapes}]{missing})"
+
+
+def _is_dataframe(X):
+    return hasattr(X, "iloc") and hasattr(X, "columns")
+
+
+def _column_groups(n_columns, views, columns=None):
+    """Column index arrays of each view for a 2-D table (array or DataFrame)."""
+    if views is None:
+        if columns is not None and all("__" in str(c) for c in columns):
+            prefixes = [str(c).split("__", 1)[0] for c in columns]
+            order = list(dict.fromkeys(prefixes))
+            return [np.flatnonzero([p == name for p in prefixes]) for name in order], order
+        return [np.arange(n_columns)], None
+    if isinstance(views, numbers.Integral) or len(views) == 0:
+        raise ValueError("views must be a non-empty list of view sizes or of column lists.")
+    if all(isinstance(v, numbers.Integral) for v in views):
+        sizes = [int(v) for v in views]
+        if min(sizes) < 1 or sum(sizes) != n_columns:
+            raise ValueError(
+                f"views={list(views)} must be positive sizes that add up to the number "
+                f"of columns, {n_columns}."
+            )
+        edges = np.cumsum([0, *sizes])
+        return [np.arange(a, b) for a, b in zip(edges[:-1], edges[1:])], None
+    groups = []
+    lookup = None if columns is None else {str(c): i for i, c in enumerate(columns)}
+    for m, cols in enumerate(views):
+        cols = np.atleast_1d(np.asarray(cols))
+        if cols.size == 0:
+            raise ValueError(f"views[{m}] selects no column.")
+        if cols.dtype.kind in "iu":
+            idx = cols.astype(np.int64)
+        elif lookup is not None:
+            unknown = [c for c in cols if str(c) not in lookup]
+            if unknown:
+                raise ValueError(f"views[{m}] names unknown columns {unknown[:5]}.")
+            idx = np.array([lookup[str(c)] for c in cols], dtype=np.int64)
+        else:
+            raise ValueError(
+                f"views[{m}] must hold column positions (integers) for array input."
+            )
+        if idx.min() < 0 or idx.max() >= n_columns:
+            raise ValueError(f"views[{m}] has a column index outside [0, {n_columns}).")
+        groups.append(idx)
+    flat = np.concatenate(groups)
+    if len(np.unique(flat)) != len(flat):
+        raise ValueError("views must not share columns.")
+    return groups, None
+
+
+def split_input(X, views=None):
+    """Split any accepted input into per-view arrays (no validation of values).
+
+    Returns
+    -------
+    arrays : list of ndarray
+    mask : ndarray of bool or None
+        The explicit mask of a :class:`MultiView`, else None.
+    layout : dict
+        What is needed to put per-view arrays back into the caller's container.
+    """
+    if isinstance(X, MultiView):
+        if views is not None:
+            raise ValueError("views= applies to 2-D arrays and DataFrames, not to MultiView.")
+        return list(X.views), X.mask, {"kind": "multiview"}
+    if isinstance(X, dict):
+        if len(X) == 0:
+            raise ValueError("Got an empty dict of views.")
+        keys = list(X)
+        return [np.asarray(X[k]) for k in keys], None, {"kind": "dict", "keys": keys}
+    if isinstance(X, (list, tuple)) and len(X) > 0 and all(hasattr(v, "shape") for v in X):
+        return [np.asarray(v) for v in X], None, {"kind": type(X).__name__}
+    if _is_dataframe(X):
+        columns = list(X.columns)
+        groups, names = _column_groups(len(columns), views, columns)
+        values = [X.iloc[:, g].to_numpy() for g in groups]
+        layout = {"kind": "dataframe", "groups": groups, "names": names}
+        return values, None, layout
+    if hasattr(X, "shape") or isinstance(X, (list, tuple)):
+        arr = X if isinstance(X, np.ndarray) else np.asarray(X)
+        if arr.ndim != 2:
+            if arr.ndim == 1:
+                raise ValueError(
+                    "Expected 2D array, got 1D array instead. Reshape your data either "
+                    "using array.reshape(-1, 1) if your data has a single feature or "
+                    "array.reshape(1, -1) if it contains a single sample."
+                )
+            raise ValueError(
+                f"Expected a 2-D array (or a MultiView of images); got {arr.ndim}-D. "
+                "Wrap image stacks as MultiView([images, ...])."
+            )
+        groups, _ = _column_groups(arr.shape[1], views)
+        if len(groups) == 1 and len(groups[0]) == arr.shape[1]:
+            return [arr], None, {"kind": "array", "groups": groups}
+        return [arr[:, g] for g in groups], None, {"kind": "array", "groups": groups}
+    raise TypeError(
+        "Unsupported input type "
+        f"{type(X).__name__}: pass a MultiView, a DataFrame, a 2-D array or a list of arrays."
+    )
+
+
+def _check_one_view(v, m):
+    if v.ndim == 3:
+        raise ValueError(
+            f"View {m} has 3 dimensions {v.shape}; images must be (n, C, H, W): "
+            "add a channel axis, e.g. X[:, None]."
+        )
+    if v.ndim not in (2, 4):
+        raise ValueError(
+            f"View {m} has {v.ndim} dimensions; expected a 2-D table or token array "
+            "or a 4-D image stack (n, C, H, W)."
+        )
+    if v.dtype == bool:
+        v = v.astype(np.float32)
+    return check_array(
+        v,
+        dtype="numeric",
+        ensure_all_finite="allow-nan",
+        allow_nd=True,
+        copy=False,
+        input_name=f"view {m}",
+    )
+
+
+def check_views(X, views=None):
+    """Validate multi-view input and find the missing views.
+
+    Parameters
+    ----------
+    X : MultiView, DataFrame, 2-D array, or list / tuple / dict of arrays
+        See the module docstring for what each input means.
+    views : list of int or list of column lists, default=None
+        How to split the columns of a 2-D array or DataFrame into views.
+
+    Returns
+    -------
+    views : list of ndarray
+        The validated per-view arrays. They are the caller's arrays (or read-only
+        conversions of them); missing rows still hold their NaNs.
+    mask : ndarray of bool, shape (n_samples, n_views)
+        True where a view of a sample is observed.
+
+    Raises
+    ------
+    ValueError
+        Different row counts, no samples, non-numeric data, infinite values, a
+        partially missing (NaN) row inside an observed view, or a sample with no
+        observed view.
+    """
+    arrays, mask, _ = split_input(X, views)
+    return _validate_arrays(arrays, mask)
+
+
+def _validate_arrays(arrays, explicit_mask=None):
+    arrays = [_check_one_view(v, m) for m, v in enumerate(arrays)]
+    n = {len(v) for v in arrays}
+    if len(n) != 1:
+        sizes = ", ".join(f"view {m}: {len(v)}" for m, v in enumerate(arrays))
+        raise ValueError(f"All views must have the same number of rows ({sizes}).")
+    n_samples = len(arrays[0])
+    mask = np.ones((n_samples, len(arrays)), dtype=bool)
+    if explicit_mask is not None:
+        mask &= np.asarray(explicit_mask, dtype=bool)
+    for m, v in enumerate(arrays):
+        if v.dtype.kind != "f":
+            continue
+        flat = v.reshape(n_samples, -1)
+        isnan = np.isnan(flat)
+        if not isnan.any():
+            continue
+        all_nan = isnan.all(axis=1)
+        partial = isnan.any(axis=1) & ~all_nan & mask[:, m]
+        if partial.any():
+            rows = np.flatnonzero(partial)
+            raise ValueError(
+                f"View {m} has NaN in part of observed row(s) {rows[:10].tolist()}: a view "
+                "of a sample is either fully observed or entirely NaN (missing). Impute "
+                "feature-level NaNs first, or mark the whole view missing. Input contains NaN."
+            )
+        mask[:, m] &= ~all_nan
+    empty = ~mask.any(axis=1)
+    if empty.any():
+        rows = np.flatnonzero(empty)
+        raise ValueError(
+            f"Row(s) {rows[:10].tolist()} have no observed view; every sample needs at "
+            "least one observed view."
+        )
+    return arrays, mask
+
+
+def merge_like(layout, X, views, n_samples):
+    """Put per-view arrays back into the caller's container type.
+
+    Columns of a 2-D array or DataFrame that belong to no view are copied from ``X``.
+    """
+    kind = layout["kind"]
+    if kind == "multiview":
+        return MultiView(views, mask=np.ones((n_samples, len(views)), dtype=bool))
+    if kind == "dict":
+        return dict(zip(layout["keys"], views))
+    if kind in ("list", "tuple"):
+        return list(views) if kind == "list" else tuple(views)
+    groups = layout["groups"]
+    if kind == "dataframe":
+        out = X.copy()
+        for g, v in zip(groups, views):
+            out.iloc[:, g] = v
+        return out
+    base = np.asarray(X)
+    dtype = np.result_type(base.dtype, *[v.dtype for v in views])
+    out = base.astype(dtype, copy=True)
+    for g, v in zip(groups, views):
+        out[:, g] = v
+    return out
