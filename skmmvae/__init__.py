@@ -1,9 +1,19 @@
 """skmmvae: scikit-learn compatible multimodal variational autoencoders."""
 
 from .methods import MMVAE, MVAE, MoPoE
+from .datasets import make_shared_private
 from .modalities import Modality
 from .views import MultiView, check_views
 
 __version__ = "0.1.0"
 
-__all__ = ["MVAE", "MMVAE", "MoPoE", "Modality", "MultiView", "check_views", "__version__"]
+__all__ = [
+    "MVAE",
+    "MMVAE",
+    "MoPoE",
+    "Modality",
+    "MultiView",
+    "check_views",
+    "make_shared_private",
+    "__version__",
+]

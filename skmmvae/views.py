@@ -189,6 +189,11 @@ def split_input(X, views=None):
     layout : dict
         What is needed to put per-view arrays back into the caller's container.
     """
+    if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            "Sparse data was passed for X, but dense data is required. Use '.toarray()' to "
+            "convert to a dense numpy array."
+        )
     if isinstance(X, MultiView):
         if views is not None:
             raise ValueError("views= applies to 2-D arrays and DataFrames, not to MultiView.")
@@ -206,7 +211,7 @@ def split_input(X, views=None):
         values = [X.iloc[:, g].to_numpy() for g in groups]
         layout = {"kind": "dataframe", "groups": groups, "names": names}
         return values, None, layout
-    if hasattr(X, "shape") or isinstance(X, (list, tuple)):
+    if hasattr(X, "shape") or hasattr(X, "__array__") or isinstance(X, (list, tuple)):
         arr = X if isinstance(X, np.ndarray) else np.asarray(X)
         if arr.ndim != 2:
             if arr.ndim == 1:

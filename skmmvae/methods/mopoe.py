@@ -58,18 +58,29 @@ class MoPoEModule(MultimodalModule):
         mu, lv = masked_poe(loc, logvar, sub, self._prior_flags(self.subsets, mask))
         return mu, lv, valid
 
+    @staticmethod
+    def stratified_choice(valid):
+        """One observed subset per sample, one-hot ``(S, B)``, stratified over the batch.
+
+        Sample i (in a random order p_i) takes the quantile u_i = (p_i + U) / B of the
+        uniform distribution over its own observed subsets: with complete data every
+        subset is used by B / S samples (up to rounding).
+        """
+        n_valid = valid.sum(0)
+        b = valid.shape[1]
+        u = (torch.randperm(b, device=valid.device) + torch.rand((), device=valid.device)) / b
+        pick = (u * n_valid).long().clamp_max(n_valid - 1)
+        rank = torch.cumsum(valid.long(), dim=0) - 1
+        return valid & (rank == pick)
+
     def forward(self, views, mask):
         mu, lv, valid = self._subset_posteriors(views, mask)
         n_valid = valid.sum(0)
         kl = torch.where(valid, kl_normal_standard(mu, lv), 0.0).sum(0) / n_valid  # exact average
         if mu.shape[0] == 1:
             z_mu, z_lv = mu[0], lv[0]
-        else:  # stratified draw of one observed subset per sample
-            b = mask.shape[0]
-            u = (torch.randperm(b, device=mask.device) + torch.rand((), device=mask.device)) / b
-            pick = (u * n_valid).long().clamp_max(n_valid - 1)
-            rank = torch.cumsum(valid.long(), dim=0) - 1
-            chosen = (valid & (rank == pick)).unsqueeze(-1).to(mu.dtype)  # one-hot (S, B, 1)
+        else:
+            chosen = self.stratified_choice(valid).unsqueeze(-1).to(mu.dtype)  # (S, B, 1)
             z_mu, z_lv = (chosen * mu).sum(0), (chosen * lv).sum(0)
         z = Normal.rsample(z_mu, z_lv)
         rec = self.reconstruction(views, mask, z)

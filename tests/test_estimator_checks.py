@@ -1,0 +1,30 @@
+"""scikit-learn's own estimator checks on every estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skmmvae import MMVAE, MVAE, MoPoE
+
+from .conftest import FAST
+
+MONTE_CARLO = (
+    "score_samples is a Monte Carlo estimate of the ELBO: the reparameterisation noise a "
+    "sample receives depends on its position in the batch, so scores of a subset or a "
+    "permutation differ by sampling noise (transform, checked first, is invariant)"
+)
+EXPECTED = {
+    "check_methods_subset_invariance": MONTE_CARLO,
+    "check_methods_sample_order_invariance": MONTE_CARLO,
+}
+
+ESTIMATORS = [
+    MVAE(n_latent=2, **FAST),
+    MVAE(n_latent=2, elbo_terms="joint", **FAST),
+    MMVAE(n_latent=2, **FAST),
+    MMVAE(n_latent=2, estimator="dreg", K=3, posterior="laplace", **FAST),
+    MoPoE(n_latent=2, **FAST),
+]
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)

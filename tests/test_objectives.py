@@ -1,0 +1,156 @@
+"""Estimator identities and gradient properties of the objectives."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from skmmvae import MMVAE, MVAE, MoPoE
+from skmmvae.modalities import resolve_modalities
+
+
+def _module(est, views, mask=None):
+    mask = np.ones((len(views[0]), len(views)), bool) if mask is None else mask
+    specs = resolve_modalities(est.modalities, views, mask, (8,))
+    torch.manual_seed(0)
+    module = est._build_module(specs)
+    return module, [torch.as_tensor(s.to_model(v)) for s, v in zip(specs, views)]
+
+
+def _plain_vae_elbo(module, x, eps):
+    """ELBO of a plain VAE written out: log N(x; dec(z), s^2) - KL(N(mu, var) || N(0, I))."""
+    mu, logvar = module.encoders[0](x).chunk(2, -1)
+    logvar = logvar.clamp(-12, 8)
+    z = mu + torch.exp(0.5 * logvar) * eps
+    loc = module.decoders[0](z)
+    log_s = module.likelihoods[0].log_scale
+    ll = (-0.5 * math.log(2 * math.pi) - log_s - 0.5 * ((x - loc) / log_s.exp()) ** 2).sum(-1)
+    kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(-1)
+    return ll - kl
+
+
+@pytest.mark.parametrize(
+    "est",
+    [
+        MVAE(n_latent=3, prior_expert=False, hidden_layer_sizes=(8,)),
+        MVAE(n_latent=3, prior_expert=False, elbo_terms="joint", hidden_layer_sizes=(8,)),
+        MoPoE(n_latent=3, hidden_layer_sizes=(8,)),
+    ],
+)
+def test_one_view_model_is_a_plain_vae(est):
+    x = np.random.RandomState(0).randn(16, 5)
+    module, (xt,) = _module(est, [x])
+    mask = torch.ones(16, 1, dtype=torch.bool)
+    torch.manual_seed(1)
+    loss = module([xt], mask)["loss"]
+    torch.manual_seed(1)
+    eps = torch.randn(16, 3)
+    torch.testing.assert_close(-loss, _plain_vae_elbo(module, xt, eps))
+    torch.manual_seed(1)
+    torch.testing.assert_close(module.elbo([xt], mask), _plain_vae_elbo(module, xt, eps))
+
+
+def test_mopoe_restricted_to_full_subset_is_mvae_joint_elbo():
+    rng = np.random.RandomState(0)
+    views = [rng.randn(12, 4), rng.randn(12, 3), rng.randn(12, 2)]
+    mopoe, xs = _module(MoPoE(n_latent=3, subsets=[(0, 1, 2)], prior_expert="all"), views)
+    mvae, _ = _module(MVAE(n_latent=3, elbo_terms="joint", prior_expert=True), views)
+    mvae.load_state_dict(mopoe.state_dict(), strict=False)
+    mask = torch.ones(12, 3, dtype=torch.bool)
+    torch.manual_seed(3)
+    a = mopoe(xs, mask)
+    torch.manual_seed(3)
+    b = mvae(xs, mask)
+    for part in ("loss", "rec", "kl"):
+        torch.testing.assert_close(a[part], b[part])
+
+
+def test_mopoe_kl_is_exact_subset_average():
+    rng = np.random.RandomState(0)
+    views = [rng.randn(8, 4), rng.randn(8, 3)]
+    module, xs = _module(MoPoE(n_latent=2), views)
+    mask = torch.tensor([[1, 1]] * 6 + [[1, 0], [0, 1]], dtype=torch.bool)
+    kl = module(xs, mask)["kl"]
+    loc, logvar = module.encode_experts(module.encoders, xs, module.family)
+    from skmmvae.latent import kl_normal_standard, masked_poe
+
+    for b in range(8):
+        subsets = [s for s in ([1, 0], [0, 1], [1, 1]) if all(mask[b, m] or not s[m] for m in (0, 1))]
+        kls = []
+        for s in subsets:
+            sm = torch.tensor(s, dtype=torch.bool).expand(8, 2)
+            mu, lv = masked_poe(loc, logvar, sm, False)
+            kls.append(kl_normal_standard(mu, lv)[b])
+        torch.testing.assert_close(kl[b], torch.stack(kls).mean())
+
+
+def test_mopoe_stratified_subsets_are_balanced():
+    """With complete data every subset is drawn exactly B/S times per batch."""
+    from skmmvae.methods.mopoe import MoPoEModule
+
+    valid = torch.ones(3, 21, dtype=torch.bool)
+    for seed in range(5):
+        torch.manual_seed(seed)
+        chosen = MoPoEModule.stratified_choice(valid)
+        assert chosen.sum(0).tolist() == [1] * 21
+        assert chosen.sum(1).tolist() == [7, 7, 7]
+    valid[2, :10] = False  # samples 0..9 have only two subsets, never the third
+    chosen = MoPoEModule.stratified_choice(valid)
+    assert not chosen[2, :10].any() and chosen.sum(0).tolist() == [1] * 21
+
+
+@pytest.mark.parametrize(
+    "est",
+    [
+        MVAE(n_latent=2, n_random_subsets=1),
+        MVAE(n_latent=2, elbo_terms="joint"),
+        MMVAE(n_latent=2),
+        MMVAE(n_latent=2, estimator="dreg", K=4),
+        MMVAE(n_latent=2, estimator="iwae", K=3, posterior="laplace"),
+        MoPoE(n_latent=2),
+        MoPoE(n_latent=2, prior_expert="full"),
+    ],
+)
+def test_missing_view_sends_no_gradient_to_its_encoder(est):
+    rng = np.random.RandomState(0)
+    views = [rng.randn(10, 4), rng.randn(10, 3), rng.randn(10, 2)]
+    module, xs = _module(est, views)
+    mask = torch.ones(10, 3, dtype=torch.bool)
+    mask[:, 1] = False  # view 1 missing everywhere
+    module.train()
+    module(xs, mask)["loss"].mean().backward()
+    for p in module.encoders[1].parameters():
+        assert p.grad is None or torch.all(p.grad == 0)
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.encoders[0].parameters())
+
+
+@pytest.mark.parametrize("cls", [MVAE, MMVAE, MoPoE])
+def test_loss_ignores_values_of_missing_rows(cls):
+    rng = np.random.RandomState(0)
+    views = [rng.randn(10, 4), rng.randn(10, 3)]
+    module, xs = _module(cls(n_latent=2), views)
+    mask = torch.ones(10, 2, dtype=torch.bool)
+    mask[::2, 1] = False
+    other = [xs[0], xs[1].clone()]
+    other[1][::2] = 123.0
+    torch.manual_seed(0)
+    a = module(xs, mask)["loss"]
+    torch.manual_seed(0)
+    b = module(other, mask)["loss"]
+    torch.testing.assert_close(a, b)
+
+
+def test_mmvae_elbo_never_exceeds_iwae():
+    rng = np.random.RandomState(0)
+    views = [rng.randn(64, 4), rng.randn(64, 3)]
+    module, xs = _module(MMVAE(n_latent=2, estimator="iwae", K=50), views)
+    mask = torch.ones(64, 2, dtype=torch.bool)
+    module.eval()
+    with torch.no_grad():
+        torch.manual_seed(0)
+        iwae = module.elbo(xs, mask).mean()
+        module.estimator = "elbo"
+        torch.manual_seed(0)
+        elbo = module.elbo(xs, mask).mean()
+    assert elbo < iwae
