@@ -1,7 +1,7 @@
 """skmmvae: scikit-learn compatible multimodal variational autoencoders."""
 
-from .methods import MMVAE, MVAE, MoPoE
 from .datasets import make_shared_private
+from .methods import MMVAE, MVAE, MoPoE
 from .modalities import Modality
 from .views import MultiView, check_views
 

@@ -89,9 +89,7 @@ class Modality:
 
     def __repr__(self):
         defaults = Modality()
-        args = [
-            f"{k}={v!r}" for k, v in vars(self).items() if v is not getattr(defaults, k, None)
-        ]
+        args = [f"{k}={v!r}" for k, v in vars(self).items() if v is not getattr(defaults, k, None)]
         return f"Modality({', '.join(args)})"
 
     def resolve(self, X, observed, index=0, hidden_layer_sizes=(256, 256)):

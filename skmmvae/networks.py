@@ -153,7 +153,9 @@ def build_encoder(spec, out_dim):
     if spec.arch == "text":
         return TextEncoder(spec.shape[0], spec.vocab_size, out_dim, hidden=spec.hidden[-1])
     if spec.token_view:
-        return nn.Sequential(OneHot(spec.vocab_size), MLP(spec.shape[0] * spec.vocab_size, spec.hidden, out_dim))
+        return nn.Sequential(
+            OneHot(spec.vocab_size), MLP(spec.shape[0] * spec.vocab_size, spec.hidden, out_dim)
+        )
     return MLP(math.prod(spec.shape), spec.hidden, out_dim)
 
 

@@ -24,6 +24,11 @@ from skorch import NeuralNet
 __all__ = ["ViewData", "ViewBatch", "BatchIterator", "MultimodalNet"]
 
 
+def _writable(a):
+    """torch cannot wrap read-only numpy memory; copy such arrays."""
+    return a if a.flags.writeable else np.array(a)
+
+
 class ViewBatch:
     """One minibatch: per-view tensors and the ``(B, M)`` observation mask."""
 
@@ -52,7 +57,7 @@ class ViewData:
     def __init__(self, arrays, mask, device):
         self.device = torch.device(device)
         self.arrays = [
-            a if isinstance(a, np.memmap) else torch.as_tensor(a, device=self.device)
+            a if isinstance(a, np.memmap) else torch.as_tensor(_writable(a), device=self.device)
             for a in arrays
         ]
         self.mask = torch.as_tensor(mask, device=self.device)

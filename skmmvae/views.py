@@ -110,7 +110,9 @@ class MultiView:
         if isinstance(key, tuple):
             rows, *rest = key
             if any(k is not Ellipsis and k != slice(None) for k in rest):
-                raise IndexError("MultiView supports row indexing only, e.g. X[idx] or X[idx, ...].")
+                raise IndexError(
+                    "MultiView supports row indexing only, e.g. X[idx] or X[idx, ...]."
+                )
         else:
             rows = key
         if isinstance(rows, numbers.Integral):
@@ -166,9 +168,7 @@ def _column_groups(n_columns, views, columns=None):
                 raise ValueError(f"views[{m}] names unknown columns {unknown[:5]}.")
             idx = np.array([lookup[str(c)] for c in cols], dtype=np.int64)
         else:
-            raise ValueError(
-                f"views[{m}] must hold column positions (integers) for array input."
-            )
+            raise ValueError(f"views[{m}] must hold column positions (integers) for array input.")
         if idx.min() < 0 or idx.max() >= n_columns:
             raise ValueError(f"views[{m}] has a column index outside [0, {n_columns}).")
         groups.append(idx)
@@ -247,7 +247,7 @@ def _check_one_view(v, m):
         )
     if v.dtype == bool:
         v = v.astype(np.float32)
-    return check_array(
+    checked = check_array(
         v,
         dtype="numeric",
         ensure_all_finite="allow-nan",
@@ -255,6 +255,9 @@ def _check_one_view(v, m):
         copy=False,
         input_name=f"view {m}",
     )
+    if isinstance(v, np.memmap) and checked.dtype == v.dtype and np.shares_memory(checked, v):
+        return v  # keep memory-mapped views mapped (gathered per batch in training)
+    return checked
 
 
 def check_views(X, views=None):

@@ -18,7 +18,6 @@ from skmmvae.latent import (
 from skmmvae.objectives import reweight_gradient, stratified_bound
 
 
-
 @pytest.fixture(autouse=True)
 def _float64():
     old = torch.get_default_dtype()

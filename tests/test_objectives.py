@@ -76,7 +76,9 @@ def test_mopoe_kl_is_exact_subset_average():
     from skmmvae.latent import kl_normal_standard, masked_poe
 
     for b in range(8):
-        subsets = [s for s in ([1, 0], [0, 1], [1, 1]) if all(mask[b, m] or not s[m] for m in (0, 1))]
+        subsets = [
+            s for s in ([1, 0], [0, 1], [1, 1]) if all(mask[b, m] or not s[m] for m in (0, 1))
+        ]
         kls = []
         for s in subsets:
             sm = torch.tensor(s, dtype=torch.bool).expand(8, 2)
@@ -122,7 +124,9 @@ def test_missing_view_sends_no_gradient_to_its_encoder(est):
     module(xs, mask)["loss"].mean().backward()
     for p in module.encoders[1].parameters():
         assert p.grad is None or torch.all(p.grad == 0)
-    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.encoders[0].parameters())
+    assert any(
+        p.grad is not None and p.grad.abs().sum() > 0 for p in module.encoders[0].parameters()
+    )
 
 
 @pytest.mark.parametrize("cls", [MVAE, MMVAE, MoPoE])

@@ -77,7 +77,11 @@ class MMVAEModule(MultimodalModule):
         def average(t):
             return ((t * src).sum((0, 1)) / norm.squeeze(0)).detach()
 
-        return {"loss": -(objective if self.training else value), "rec": -average(rec), "kl": average(kl)}
+        return {
+            "loss": -(objective if self.training else value),
+            "rec": -average(rec),
+            "kl": average(kl),
+        }
 
     def elbo(self, views, mask):
         log_w, _, _ = self.log_weights(views, mask, 1.0, False)

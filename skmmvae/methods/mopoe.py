@@ -39,7 +39,9 @@ class MoPoEModule(MultimodalModule):
     def _prior_flags(self, subsets, mask):
         """Whether each (subset, sample) product includes the prior expert, ``(S, B)``."""
         if self.prior_expert == "all":
-            return torch.ones(subsets.shape[0], mask.shape[0], dtype=torch.bool, device=mask.device)
+            return torch.ones(
+                subsets.shape[0], mask.shape[0], dtype=torch.bool, device=mask.device
+            )
         if self.prior_expert == "full":  # only the product of all of a sample's views
             return (subsets[:, None, :] == mask[None]).all(-1)
         return torch.zeros(subsets.shape[0], mask.shape[0], dtype=torch.bool, device=mask.device)

@@ -1,0 +1,179 @@
+"""Likelihoods, networks and 'auto' inference for tables, images and tokens."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from skmmvae import MMVAE, MVAE, Modality, MoPoE, MultiView
+from skmmvae.modalities import resolve_modalities
+from skmmvae.networks import ConvDecoder, ConvEncoder
+
+FAST = dict(max_epochs=1, batch_size=16, hidden_layer_sizes=(16,), random_state=0)
+
+
+def _specs(arrays, modalities="auto"):
+    mask = np.ones((len(arrays[0]), len(arrays)), bool)
+    return resolve_modalities(modalities, arrays, mask, (16,))
+
+
+def test_auto_inference(rng):
+    arrays = [
+        rng.randn(8, 3),
+        (rng.rand(8, 4) > 0.5).astype(float),
+        rng.randint(0, 7, size=(8, 5)),
+        rng.rand(8, 3, 32, 32),
+        rng.randn(8, 1, 28, 28),
+        rng.rand(8, 3, 20, 20),
+    ]
+    specs = _specs(arrays)
+    assert [s.likelihood for s in specs] == [
+        "gaussian",
+        "bernoulli",
+        "categorical",
+        "laplace",
+        "gaussian",
+        "laplace",
+    ]
+    assert [s.arch for s in specs] == ["mlp", "mlp", "text", "conv", "conv", "mlp"]
+    assert specs[2].vocab_size == 7 and specs[0].mean is not None and specs[3].mean is None
+    assert specs[3].activation == "sigmoid" and specs[3].scale == 0.75 and not specs[3].learn_scale
+    assert specs[0].learn_scale
+
+
+@pytest.mark.parametrize("side", [16, 28, 32, 64, 128, 256])
+def test_conv_nets_for_all_supported_sides(side):
+    enc, dec = ConvEncoder((3, side, side), 8), ConvDecoder(4, (3, side, side))
+    assert enc(torch.zeros(2, 3, side, side)).shape == (2, 8)
+    assert dec(torch.zeros(2, 4)).shape == (2, 3, side, side)
+
+
+def test_conv_rejects_unsupported_size(rng):
+    with pytest.raises(ValueError, match="arch='conv'"):
+        _specs([rng.rand(4, 3, 20, 20)], [Modality(arch="conv")])
+
+
+@pytest.mark.parametrize("cls", [MVAE, MMVAE, MoPoE])
+def test_images_and_text_views_train_and_impute(cls, rng):
+    n = 32
+    images = rng.rand(n, 1, 28, 28).astype(np.float32)
+    tokens = rng.randint(0, 6, size=(n, 8))
+    table = rng.randn(n, 4)
+    images[:4] = np.nan  # missing images
+    X = MultiView([images, tokens, table])
+    est = cls(n_latent=3, **FAST).fit(X)
+    assert est.transform(X).dtype == np.float64
+    out = est.impute(X)
+    assert out.views[1].dtype == tokens.dtype and np.array_equal(out.views[1], tokens)
+    assert np.all((out.views[0][:4] >= 0) & (out.views[0][:4] <= 1))
+    assert np.array_equal(out.views[0][4:], images[4:])
+    samples = est.sample(3, random_state=0)
+    assert samples[0].shape == (3, 1, 28, 28) and samples[1].dtype == np.int64
+    assert samples[1].max() < 6
+    with pytest.raises(ValueError, match="tokens must lie"):
+        est.transform(MultiView([images, tokens + 10, table]))
+
+
+def test_bernoulli_poisson_and_float32_output(rng):
+    n = 40
+    X = MultiView(
+        [
+            (rng.rand(n, 5) > 0.5).astype(np.float32),
+            rng.poisson(3.0, size=(n, 4)).astype(np.float32),
+        ]
+    )
+    est = MVAE(n_latent=2, modalities=["auto", "poisson"], **FAST).fit(X)
+    assert [s.likelihood for s in est.modalities_] == ["bernoulli", "poisson"]
+    assert est.transform(X).dtype == np.float32
+    sampled = est.sample(4, noise=True, random_state=0)
+    assert set(np.unique(sampled[0])) <= {0.0, 1.0} and (sampled[1] >= 0).all()
+
+
+def test_likelihood_log_probs_match_scipy(rng):
+    x = rng.randn(6, 3)
+    spec = _specs([x], [Modality(likelihood="gaussian", standardize=False)])[0]
+    lik = spec.make_likelihood()
+    out = torch.as_tensor(rng.randn(6, 3))
+    ref = stats.norm.logpdf(x, out.numpy(), 1.0).sum(-1)
+    np.testing.assert_allclose(lik.log_prob(out, torch.as_tensor(x)).detach().numpy(), ref)
+    spec = _specs(
+        [rng.rand(6, 3)], [Modality(likelihood="laplace", output_activation="identity")]
+    )[0]
+    lik = spec.make_likelihood()
+    ref = stats.laplace.logpdf(x, out.numpy(), 0.75).sum(-1)
+    np.testing.assert_allclose(lik.log_prob(out, torch.as_tensor(x)).numpy(), ref, rtol=1e-6)
+    tokens = rng.randint(0, 4, size=(6, 2))
+    spec = _specs([tokens])[0]
+    logits = torch.as_tensor(rng.randn(6, 2, 4))
+    lp = spec.make_likelihood().log_prob(logits, torch.as_tensor(tokens))
+    ref = np.log(np.take_along_axis(torch.softmax(logits, -1).numpy(), tokens[..., None], -1))
+    np.testing.assert_allclose(lp.numpy(), ref.sum((1, 2)), rtol=1e-6)
+
+
+def test_standardisation_is_internal_and_inverted(rng):
+    big = 1000 + 50 * rng.randn(64, 3)
+    X = MultiView([big, rng.randn(64, 2)])
+    est = MVAE(n_latent=2, **{**FAST, "max_epochs": 5}).fit(X)
+    rec = est.reconstruct(X).views[0]
+    assert abs(rec.mean() - 1000) < 60
+    # score is a density of the original data: shifting the data by a constant must not change it
+    shifted = MultiView([big + 5.0, X.views[1]])
+    est2 = MVAE(n_latent=2, **{**FAST, "max_epochs": 5}).fit(shifted)
+    assert est.score(X) == pytest.approx(est2.score(shifted), rel=1e-4)
+    assert est.modalities_[0].log_det == pytest.approx(-np.log(big.std(0)).sum())
+
+
+def test_custom_network_factories(rng):
+    calls = []
+
+    def encoder(shape, out_dim):
+        calls.append(("enc", shape, out_dim))
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(math.prod(shape), out_dim))
+
+    def decoder(latent_dim, shape):
+        calls.append(("dec", latent_dim, shape))
+        return torch.nn.Linear(latent_dim, shape[0])
+
+    X = MultiView([rng.randn(20, 3), rng.randn(20, 2)])
+    MVAE(n_latent=2, modalities=[Modality(encoder=encoder, decoder=decoder), "auto"], **FAST).fit(
+        X
+    )
+    assert ("enc", (3,), 4) in calls and ("dec", 2, (3,)) in calls
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        MVAE(modalities=[Modality(encoder=lambda s, d: None), "auto"], **FAST).fit(X)
+
+
+def test_memory_mapped_views_train(tmp_path, rng):
+    path = tmp_path / "view.npy"
+    np.save(path, rng.randn(50, 4).astype(np.float32))
+    mapped = np.load(path, mmap_mode="r")
+    X = MultiView([mapped, rng.randn(50, 3)])
+    est = MMVAE(n_latent=2, modalities=[Modality(standardize=False), "auto"], **FAST).fit(X)
+    assert est.transform(X).shape == (50, 2)
+    est = MVAE(n_latent=2, early_stopping=True, **FAST).fit(X)
+    assert "valid_loss" in est.history_[-1]
+
+
+def test_bad_modality_specs(rng):
+    X = [rng.randn(6, 2)]
+    with pytest.raises(ValueError, match="bernoulli data"):
+        _specs(X, ["bernoulli"])
+    with pytest.raises(ValueError, match="arch must"):
+        _specs(X, [Modality(arch="transformer")])
+    with pytest.raises(ValueError, match="categorical"):
+        _specs(X, [Modality(arch="text")])
+    with pytest.raises(ValueError, match="non-negative integers"):
+        _specs([rng.randn(6, 2)], ["categorical"])
+    with pytest.raises(TypeError, match="Modality"):
+        _specs(X, [3])
+    with pytest.raises(ValueError, match="scale must"):
+        _specs(X, [Modality(scale=-1.0)])
+
+
+@pytest.mark.gpu
+def test_fits_on_cuda(rng):
+    X = MultiView([rng.randn(64, 4), rng.randn(64, 3)])
+    est = MVAE(n_latent=2, device="cuda", **FAST).fit(X)
+    assert est.device_ == "cuda" and est.transform(X).shape == (64, 2)
