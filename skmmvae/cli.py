@@ -17,7 +17,7 @@ import numpy as np
 __all__ = ["main", "quickstart"]
 
 
-def quickstart(n_samples=3000, max_epochs=30, random_state=0, out=sys.stdout):
+def quickstart(n_samples=3000, max_epochs=30, random_state=0, out=None):
     """Fit the three aggregation methods on synthetic views and print a comparison.
 
     Returns
@@ -29,6 +29,8 @@ def quickstart(n_samples=3000, max_epochs=30, random_state=0, out=sys.stdout):
     from sklearn.model_selection import train_test_split
 
     from . import MMVAE, MVAE, MoPoE, MultiView, make_shared_private
+
+    out = sys.stdout if out is None else out
 
     X, y, _ = make_shared_private(
         n_samples=n_samples, n_views=3, n_features=20, random_state=random_state
