@@ -285,3 +285,37 @@ def test_mopoe_custom_subsets_need_coverage(rng):
     Xm = MultiView([X.views[0], np.where(np.arange(10)[:, None] < 2, np.nan, X.views[1])])
     with pytest.raises(ValueError, match="no complete subset"):
         est.transform(Xm)
+
+
+def test_progress_bar_and_checkpoint(tables, tmp_path):
+    from skorch.callbacks import Checkpoint, ProgressBar
+
+    X, _ = tables
+    cp = Checkpoint(monitor="train_loss_best", dirname=str(tmp_path), load_best=False)
+    est = MoPoE(n_latent=2, callbacks=[ProgressBar(), cp], **FAST).fit(X)
+    assert (tmp_path / "params.pt").exists()
+    state = torch.load(tmp_path / "params.pt")
+    assert set(state) == set(est.net_.module_.state_dict())
+
+
+def test_verbose_prints_loss_parts(tables, capsys):
+    X, _ = tables
+    MVAE(n_latent=2, verbose=1, **FAST).fit(X)
+    out = capsys.readouterr().out
+    assert "train_kl" in out and "train_rec" in out and "train_loss" in out
+
+
+def test_kl_warmup_ramps_linearly(tables):
+    X, _ = tables
+    est = MVAE(n_latent=2, kl_warmup_epochs=4, **FAST).fit(X)
+    module = est.net_.module_
+    module.train()
+    module.set_progress(1.0)
+    assert module.kl_weight == pytest.approx(0.25)
+    module.set_progress(10.0)
+    assert module.kl_weight == 1.0
+    module.eval()
+    module.set_progress(0.0)
+    assert module.kl_weight == 1.0  # no warm-up outside training
+    assert module.progress == 0.0
+    assert est.net_._progress == pytest.approx(2.0)  # two epochs trained
