@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 from torch import nn
 
@@ -372,10 +373,9 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             if keep_mapped and a.dtype == (np.int64 if spec.token_view else np.float32):
                 out.append(a)
                 continue
-            x = spec.to_model(a)
-            if not obs.all():
-                x = np.where(obs.reshape(-1, *[1] * (x.ndim - 1)), x, 0).astype(x.dtype)
-            out.append(x)
+            if not obs.all():  # missing rows are never read; fill them before any cast
+                a = np.where(obs.reshape(-1, *[1] * (a.ndim - 1)), a, 0)
+            out.append(spec.to_model(a))
         return out
 
     # ---- seeding and devices ---------------------------------------------------------
@@ -530,6 +530,12 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         self._check_block(block)
         if mode not in ("mean", "sample"):
             raise ValueError("latent_mode must be 'mean' or 'sample'.")
+        if block != self.latents and _get_output_config("transform", self)["dense"] != "default":
+            raise ValueError(
+                "transform(latents=...) cannot override the blocks when set_output() asks "
+                "for DataFrames (the column names follow the estimator's `latents`); use "
+                f"set_params(latents={block!r}) instead."
+            )
         arrays, mask, _ = self._validate_input(X, reset=False)
         module = self.net_.module_
         sample = mode == "sample"

@@ -47,7 +47,8 @@ class Modality:
         for data in [0, 1] (images), identity otherwise.
     standardize : bool or "auto"
         Standardise a gaussian table per feature (mean 0, std 1) inside the model;
-        outputs are mapped back. ``"auto"``: True for 2-D gaussian views.
+        outputs are mapped back. ``"auto"``: True for 2-D gaussian views whose output
+        activation is the identity (not for tables of values in [0, 1]).
     encoder, decoder : callable, default=None
         Custom network factories. ``encoder(input_shape, output_dim)`` must return a
         module mapping ``(B, *input_shape)`` to ``(B, output_dim)``;

@@ -266,7 +266,9 @@ def check_views(X, views=None):
     Parameters
     ----------
     X : MultiView, DataFrame, 2-D array, or list / tuple / dict of arrays
-        See the module docstring for what each input means.
+        A :class:`MultiView`; a DataFrame with ``view__feature`` columns (or any
+        DataFrame with ``views=``); a 2-D array with ``views=`` (a single view
+        without); or a list, tuple or dict of per-view arrays.
     views : list of int or list of column lists, default=None
         How to split the columns of a 2-D array or DataFrame into views.
 

@@ -319,3 +319,24 @@ def test_kl_warmup_ramps_linearly(tables):
     assert module.kl_weight == 1.0  # no warm-up outside training
     assert module.progress == 0.0
     assert est.net_._progress == pytest.approx(2.0)  # two epochs trained
+
+
+def test_pandas_output_with_block_override_is_a_clear_error(tables):
+    X, _ = tables
+    est = MVAE(n_latent=2, **FAST).fit(X).set_output(transform="pandas")
+    with pytest.raises(ValueError, match="set_params"):
+        est.transform(X, latents="per_view")
+    assert list(est.set_params(latents="per_view").transform(X).columns)[:2] == ["z0_0", "z0_1"]
+
+
+def test_float_token_view_with_missing_rows(rng):
+    tokens = rng.randint(0, 5, size=(30, 4)).astype(float)
+    tokens[:3] = np.nan
+    X = MultiView([tokens, rng.randn(30, 3)])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        est = MVAE(n_latent=2, modalities=["categorical", "auto"], **FAST).fit(X)
+        out = est.impute(X)
+    assert np.isfinite(out.views[0]).all() and np.array_equal(out.views[0][3:], tokens[3:])

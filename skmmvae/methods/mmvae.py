@@ -109,6 +109,7 @@ class MMVAE(MultimodalVAE):
         Family of the experts and the prior. ``"laplace"`` uses MMVAE's softmax
         scale parameterisation and a Laplace(0, 1) prior.
     %(common)s
+
     %(fitted)s
 
     Notes

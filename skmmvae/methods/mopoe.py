@@ -115,6 +115,7 @@ class MoPoE(MultimodalVAE):
         (2^M - 1). Restrict it for many views. A sample's mixture uses the listed
         subsets that contain only observed views; each sample needs at least one.
     %(common)s
+
     %(fitted)s
 
     Notes

@@ -113,6 +113,7 @@ class MVAE(MultimodalVAE):
     kl_warmup_epochs : float, default=0
         Linear KL warm-up from 0 to 1 over this many epochs (per batch).
     %(common)s
+
     %(fitted)s
 
     See Also
