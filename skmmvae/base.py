@@ -77,7 +77,7 @@ class MultimodalModule(nn.Module):
         dim = decoder_dim or n_latent
         self.decoders = nn.ModuleList(build_decoder(s, dim) for s in specs)
         self.likelihoods = nn.ModuleList(s.make_likelihood() for s in specs)
-        self.register_buffer("view_weights", torch.as_tensor(view_weights, dtype=torch.float32))
+        self.weights = [float(w) for w in view_weights]  # lambda_m
 
     # ---- helpers shared by every objective ------------------------------------------
     def build_encoders(self, out_dim):
@@ -121,14 +121,14 @@ class MultimodalModule(nn.Module):
         for m, x in enumerate(views):
             lat = latent[m] if isinstance(latent, (list, tuple)) else latent
             ll = self.log_likelihood(m, x, lat)
-            if weighted:
-                ll = ll * self.view_weights[m]
+            if weighted and self.weights[m] != 1.0:
+                ll = ll * self.weights[m]
             total = total + torch.where(mask[..., m], ll, 0.0)
         return total
 
     def prior_sample(self, n):
         """``n`` draws of ``z`` from the prior, shape ``(n, n_latent)``."""
-        zeros = torch.zeros(n, self.n_latent, device=self.view_weights.device)
+        zeros = torch.zeros(n, self.n_latent, device=next(self.parameters()).device)
         return self.family.rsample(zeros, zeros)
 
     # ---- the interface base.MultimodalVAE drives ------------------------------------

@@ -113,9 +113,11 @@ def masked_poe(loc, logvar, mask, prior_expert=True):
     """Product of the observed Gaussian experts, optionally times the prior ``N(0, I)``.
 
     Precisions ``T_m = exp(-logvar_m)`` add up, ``T = sum_m mask_m T_m (+ 1)``, and the
-    mean is the precision-weighted mean ``sum_m mask_m T_m mu_m / T``. Computed in log
-    space (log-sum-exp of log-precisions), so there is no epsilon to bias a single
-    expert. A product with no factor at all is the prior.
+    mean is the precision-weighted mean ``mu = sum_m mask_m T_m mu_m / T``. Log-variances
+    are clamped to ``[LOGVAR_MIN, LOGVAR_MAX]`` by the encoders, so the precisions stay
+    finite and no epsilon is needed (a single expert is returned unchanged). A product
+    with no factor at all is the prior. Experts outside the mask get exactly zero
+    gradient.
 
     Parameters
     ----------
@@ -129,19 +131,15 @@ def masked_poe(loc, logvar, mask, prior_expert=True):
     -------
     loc, logvar : Tensor of shape (..., B, D)
     """
-    log_t = (-logvar).transpose(0, 1)  # (B, M, D)
-    mu = loc.transpose(0, 1)
-    m = mask.unsqueeze(-1)  # (..., B, M, 1)
-    prior = torch.broadcast_to(torch.as_tensor(prior_expert, device=loc.device), mask.shape[:-1])
-    prior = prior | ~mask.any(-1)  # an empty product falls back to the prior
-    log_t_masked = torch.where(m, log_t, float("-inf"))  # (..., B, M, D)
-    prior_log_t = torch.where(prior, 0.0, float("-inf")).to(loc.dtype)[..., None, None]
-    prior_log_t = prior_log_t.expand(*log_t_masked.shape[:-2], 1, log_t.shape[-1])
-    all_log_t = torch.cat([log_t_masked, prior_log_t], dim=-2)
-    log_total = torch.logsumexp(all_log_t, dim=-2)  # (..., B, D)
-    weights = torch.exp(log_t_masked - log_total.unsqueeze(-2))
-    poe_loc = (weights * mu).sum(-2)
-    return poe_loc, -log_total
+    weights = mask.transpose(-1, -2).unsqueeze(-1).to(loc.dtype)  # (..., M, B, 1)
+    precision = torch.exp(-logvar) * weights  # (..., M, B, D)
+    if prior_expert is True:
+        prior = 1.0  # the prior's precision; it also makes empty products the prior
+    else:
+        prior = torch.as_tensor(prior_expert, device=loc.device) | ~mask.any(-1)
+        prior = prior.to(loc.dtype).unsqueeze(-1)  # an empty product is the prior
+    total = precision.sum(-3) + prior
+    return (precision * loc).sum(-3) / total, -torch.log(total)
 
 
 def mixture_log_prob(z, family, loc, param, mask):

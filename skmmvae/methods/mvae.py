@@ -55,13 +55,13 @@ class MVAEModule(MultimodalModule):
         return self.reconstruction(views, subset, z, weighted), kl_normal_standard(mu, lv)
 
     def _single_view_terms(self, views, experts, m, active):
-        """ELBO_{m}: view m alone (one decoder pass)."""
+        """ELBO_{m}: view m alone (its expert with the prior expert, one decoder pass)."""
         loc, logvar = experts
-        subset = torch.zeros_like(active).unsqueeze(-1).expand(-1, self.n_views).clone()
-        subset[:, m] = active
-        mu, lv = masked_poe(loc, logvar, subset, self.prior_expert)
+        mu, lv = masked_poe(loc[m : m + 1], logvar[m : m + 1], active[:, None], self.prior_expert)
         z = Normal.rsample(mu, lv)
-        ll = self.log_likelihood(m, views[m], z) * self.view_weights[m]
+        ll = self.log_likelihood(m, views[m], z)
+        if self.weights[m] != 1.0:
+            ll = ll * self.weights[m]
         return torch.where(active, ll, 0.0), torch.where(active, kl_normal_standard(mu, lv), 0.0)
 
     def forward(self, views, mask):
