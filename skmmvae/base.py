@@ -331,18 +331,13 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             )
 
     def _validate_input(self, X, reset):
-        arrays, explicit_mask, layout = split_input(X, self.views)
-        if layout["kind"] in ("array", "dataframe"):
-            Xv = validate_data(
-                self,
-                X,
-                reset=reset,
-                ensure_all_finite="allow-nan",
-                dtype="numeric",
-                ensure_min_samples=1,
+        def to_table(table):
+            return validate_data(
+                self, table, reset=reset, ensure_all_finite="allow-nan", dtype="numeric"
             )
-            arrays = [Xv[:, g] for g in layout["groups"]]
-        elif reset:
+
+        arrays, explicit_mask, layout = split_input(X, self.views, to_table)
+        if reset and layout["kind"] not in ("array", "dataframe"):
             self.n_features_in_ = sum(int(np.prod(a.shape[1:])) for a in arrays)
             if hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_

@@ -17,6 +17,8 @@ GradientNormClipping, ProgressBar), history, printing, device handling.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 from skorch import NeuralNet
@@ -49,7 +51,8 @@ class ViewData:
     ----------
     arrays : list of ndarray
         Network-space arrays (float32 or int64), missing rows already filled.
-        ``np.memmap`` arrays stay on the host; others are moved to ``device`` once.
+        ``np.memmap`` arrays stay on the host and are read batch by batch; others are
+        moved to ``device`` once.
     mask : ndarray of bool, shape (n, M)
     device : str or torch.device
     """
@@ -61,38 +64,32 @@ class ViewData:
             for a in arrays
         ]
         self.mask = torch.as_tensor(mask, device=self.device)
+        self.rows = None  # a subset's row numbers in the arrays
+        self.mapped = any(isinstance(a, np.memmap) for a in self.arrays)
 
     def __len__(self):
-        return self.mask.shape[0]
+        return self.mask.shape[0] if self.rows is None else len(self.rows)
 
     def take(self, idx):
         """The batch of rows ``idx`` (a LongTensor on ``device``)."""
-        views = []
-        for a in self.arrays:
-            if isinstance(a, np.memmap):
-                rows = idx.cpu().numpy()
-                order = np.argsort(rows)
-                chunk = np.empty((len(rows), *a.shape[1:]), dtype=a.dtype)
-                chunk[order] = a[rows[order]]
-                views.append(torch.from_numpy(chunk).to(self.device, non_blocking=True))
-            else:
-                views.append(a.index_select(0, idx))
+        if self.rows is not None:
+            idx = self.rows[idx]
+        if self.mapped:  # read memory-mapped rows in file order; the batch order is free
+            idx = torch.sort(idx).values
+            rows = idx.cpu().numpy()
+        views = [
+            torch.from_numpy(np.ascontiguousarray(a[rows])).to(self.device, non_blocking=True)
+            if isinstance(a, np.memmap)
+            else a.index_select(0, idx)
+            for a in self.arrays
+        ]
         return ViewBatch(views, self.mask.index_select(0, idx))
 
     def subset(self, idx):
-        """A ViewData of rows ``idx`` (numpy indices); memmaps are gathered in memory."""
-        out = ViewData.__new__(ViewData)
-        out.device = self.device
-        t_idx = torch.as_tensor(idx, device=self.device)
-        out.arrays = [
-            torch.as_tensor(np.asarray(a[np.sort(idx)]), device=self.device)[
-                torch.as_tensor(np.argsort(np.argsort(idx)), device=self.device)
-            ]
-            if isinstance(a, np.memmap)
-            else a.index_select(0, t_idx)
-            for a in self.arrays
-        ]
-        out.mask = self.mask.index_select(0, t_idx)
+        """The rows ``idx`` (numpy indices) as a ViewData that shares the arrays."""
+        out = copy.copy(self)
+        idx = torch.as_tensor(idx, device=self.device)
+        out.rows = idx if self.rows is None else self.rows[idx]
         return out
 
 

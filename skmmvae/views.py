@@ -178,8 +178,17 @@ def _column_groups(n_columns, views, columns=None):
     return groups, None
 
 
-def split_input(X, views=None):
-    """Split any accepted input into per-view arrays (no validation of values).
+def split_input(X, views=None, to_table=None):
+    """Split any accepted input into per-view arrays (values are validated later).
+
+    Parameters
+    ----------
+    X : multi-view input
+    views : list of int or list of column lists, default=None
+        Column split of a 2-D array or DataFrame.
+    to_table : callable, default=None
+        Converts a 2-D array or DataFrame into a 2-D ndarray (an estimator passes
+        sklearn's ``validate_data`` here); None uses ``np.asarray``.
 
     Returns
     -------
@@ -205,33 +214,25 @@ def split_input(X, views=None):
         return [np.asarray(X[k]) for k in keys], None, {"kind": "dict", "keys": keys}
     if isinstance(X, (list, tuple)) and len(X) > 0 and all(hasattr(v, "shape") for v in X):
         return [np.asarray(v) for v in X], None, {"kind": type(X).__name__}
-    if _is_dataframe(X):
-        columns = list(X.columns)
-        groups, names = _column_groups(len(columns), views, columns)
-        values = [X.iloc[:, g].to_numpy() for g in groups]
-        layout = {"kind": "dataframe", "groups": groups, "names": names}
-        return values, None, layout
-    if hasattr(X, "shape") or hasattr(X, "__array__") or isinstance(X, (list, tuple)):
-        arr = X if isinstance(X, np.ndarray) else np.asarray(X)
-        if arr.ndim != 2:
-            if arr.ndim == 1:
-                raise ValueError(
-                    "Expected 2D array, got 1D array instead. Reshape your data either "
-                    "using array.reshape(-1, 1) if your data has a single feature or "
-                    "array.reshape(1, -1) if it contains a single sample."
-                )
-            raise ValueError(
-                f"Expected a 2-D array (or a MultiView of images); got {arr.ndim}-D. "
-                "Wrap image stacks as MultiView([images, ...])."
-            )
-        groups, _ = _column_groups(arr.shape[1], views)
-        if len(groups) == 1 and len(groups[0]) == arr.shape[1]:
-            return [arr], None, {"kind": "array", "groups": groups}
-        return [arr[:, g] for g in groups], None, {"kind": "array", "groups": groups}
-    raise TypeError(
-        "Unsupported input type "
-        f"{type(X).__name__}: pass a MultiView, a DataFrame, a 2-D array or a list of arrays."
-    )
+    is_frame = _is_dataframe(X)
+    if not (is_frame or hasattr(X, "shape") or hasattr(X, "__array__") or isinstance(X, list)):
+        raise TypeError(
+            "Unsupported input type "
+            f"{type(X).__name__}: pass a MultiView, a DataFrame, a 2-D array or a list of arrays."
+        )
+    columns = list(X.columns) if is_frame else None
+    table = to_table(X) if to_table is not None else np.asarray(X)
+    if table.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-D table (or a MultiView of images); got {table.ndim}-D. "
+            "Reshape a single feature with X.reshape(-1, 1); wrap image stacks as "
+            "MultiView([images, ...])."
+        )
+    groups, names = _column_groups(table.shape[1], views, columns)
+    layout = {"kind": "dataframe" if is_frame else "array", "groups": groups, "names": names}
+    if len(groups) == 1 and len(groups[0]) == table.shape[1]:
+        return [table], None, layout
+    return [table[:, g] for g in groups], None, layout
 
 
 def _check_one_view(v, m):
