@@ -1,7 +1,7 @@
 """skmmvae: scikit-learn compatible multimodal variational autoencoders."""
 
 from .datasets import make_shared_private
-from .methods import MMVAE, MVAE, MoPoE
+from .methods import IDMVAE, MMVAE, MVAE, MMVAEPlus, MoPoE, PrivateSharedVAE
 from .modalities import Modality
 from .views import MultiView, check_views
 
@@ -11,6 +11,9 @@ __all__ = [
     "MVAE",
     "MMVAE",
     "MoPoE",
+    "MMVAEPlus",
+    "IDMVAE",
+    "PrivateSharedVAE",
     "Modality",
     "MultiView",
     "check_views",

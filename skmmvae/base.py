@@ -56,7 +56,7 @@ class MultimodalModule(nn.Module):
         (per batch), during training only.
     """
 
-    has_private = False
+    n_private = 0  # size of each view's private latent w_m (0: no private latents)
 
     def __init__(
         self,
@@ -126,10 +126,26 @@ class MultimodalModule(nn.Module):
             total = total + torch.where(mask[..., m], ll, 0.0)
         return total
 
+    @property
+    def has_private(self):
+        return self.n_private > 0
+
+    def _standard_sample(self, n, dim):
+        zeros = torch.zeros(n, dim, device=next(self.parameters()).device)
+        return self.family.rsample(zeros, zeros)
+
     def prior_sample(self, n):
         """``n`` draws of ``z`` from the prior, shape ``(n, n_latent)``."""
-        zeros = torch.zeros(n, self.n_latent, device=next(self.parameters()).device)
-        return self.family.rsample(zeros, zeros)
+        return self._standard_sample(n, self.n_latent)
+
+    def private_prior_sample(self, m, n):
+        """``n`` draws of ``w_m`` from its prior, shape ``(n, n_private)``."""
+        return self._standard_sample(n, self.n_private)
+
+    def missing_private(self, m, n):
+        """``w_m`` for samples whose view ``m`` is missing (impute, reconstruct): the
+        prior mean; methods may draw from their prior instead."""
+        return torch.zeros(n, self.n_private, device=next(self.parameters()).device)
 
     # ---- the interface base.MultimodalVAE drives ------------------------------------
     def encode(self, views, mask):
@@ -154,23 +170,36 @@ class MultimodalModule(nn.Module):
         return self.family.rsample(enc["loc"], enc["param"])
 
     def latents(self, views, mask, block, sample):
-        """The ``transform`` output block for a batch, ``(B, n_out)``."""
+        """The ``transform`` output block for a batch, ``(B, n_out)``.
+
+        Missing views get the prior mean (0) in their per-view and private blocks.
+        """
         enc = self.encode(views, mask)
+        observed = mask.transpose(0, 1).unsqueeze(-1)  # (M, B, 1)
+
+        def per_view(loc, param):
+            w = self.family.rsample(loc, param) if sample else loc
+            w = torch.where(observed, w, 0.0)
+            return w.transpose(0, 1).reshape(w.shape[1], -1)
+
+        parts = []
         if block in ("all", "shared"):
-            return self.shared_sample(enc, mask) if sample else self.shared_moments(enc, mask)[0]
+            parts.append(
+                self.shared_sample(enc, mask) if sample else self.shared_moments(enc, mask)[0]
+            )
         if block == "per_view":
-            z = enc["expert_loc"]
-            if sample:
-                z = self.family.rsample(enc["expert_loc"], enc["expert_param"])
-            z = torch.where(mask.transpose(0, 1).unsqueeze(-1), z, 0.0)
-            return z.transpose(0, 1).reshape(z.shape[1], -1)
-        raise ValueError(f"{type(self).__name__} has no {block!r} latents.")
+            parts.append(per_view(enc["expert_loc"], enc["expert_param"]))
+        if block in ("all", "private") and self.has_private:
+            parts.append(per_view(enc["private_loc"], enc["private_param"]))
+        if not parts:
+            raise ValueError(f"{type(self).__name__} has no {block!r} latents.")
+        return torch.cat(parts, dim=-1)
 
     def posterior(self, views, mask):
         """All posterior parameters as named ``(B, ...)`` tensors (see ``encode``)."""
         enc = self.encode(views, mask)
         mean, var = self.shared_moments(enc, mask)
-        return {
+        out = {
             "shared_mean": mean,
             "shared_std": var.sqrt(),
             "view_loc": enc["expert_loc"].transpose(0, 1),
@@ -178,12 +207,28 @@ class MultimodalModule(nn.Module):
                 0, 1
             ),
         }
+        if self.has_private:
+            loc, param = enc["private_loc"], enc["private_param"]
+            out["private_loc"] = loc.transpose(0, 1)
+            out["private_scale"] = self.family.scale(loc, param).transpose(0, 1)
+        return out
 
     def decoder_inputs(self, views, mask):
-        """Per-view decoder inputs from the posterior means (for impute/reconstruct)."""
+        """Per-view decoder inputs from the posterior means (for impute/reconstruct).
+
+        The shared part aggregates the observed views; a view's private part is its
+        own posterior mean when observed, else :meth:`missing_private`.
+        """
         enc = self.encode(views, mask)
         z = self.shared_moments(enc, mask)[0]
-        return [z] * self.n_views
+        if not self.has_private:
+            return [z] * self.n_views
+        inputs = []
+        for m in range(self.n_views):
+            missing = self.missing_private(m, z.shape[0])
+            w = torch.where(mask[:, m, None], enc["private_loc"][m], missing)
+            inputs.append(torch.cat([z, w], dim=-1))
+        return inputs
 
     def predict_views(self, views, mask):
         """Point predictions of every view from the posterior means, list of ``(B, ...)``."""
@@ -191,8 +236,12 @@ class MultimodalModule(nn.Module):
         return [self.decode(m, inputs[m]) for m in range(self.n_views)]
 
     def generate(self, n):
-        """Per-view decoder inputs for ``n`` unconditional samples."""
-        return [self.prior_sample(n)] * self.n_views
+        """Per-view decoder inputs for ``n`` unconditional samples: one prior ``z``
+        shared by all views and an independent prior ``w_m`` per view."""
+        z = self.prior_sample(n)
+        if not self.has_private:
+            return [z] * self.n_views
+        return [torch.cat([z, self.private_prior_sample(m, n)], -1) for m in range(self.n_views)]
 
     def decode(self, m, latent, noise=False):
         out = self.decoder_output(m, latent)
@@ -295,9 +344,8 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
 
     # ---- parameters and validation ---------------------------------------------------
     def _check_params(self):
-        if not isinstance(self.n_latent, numbers.Integral) or self.n_latent < 1:
-            raise ValueError(f"n_latent must be a positive integer; got {self.n_latent!r}.")
-        for name in ("max_epochs", "batch_size", "n_iter_no_change"):
+        dims = ("n_shared", "n_private") if self._has_private else ("n_latent",)
+        for name in (*dims, "max_epochs", "batch_size", "n_iter_no_change"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}.")
@@ -555,8 +603,8 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             ``shared_mean`` and ``shared_std`` ``(n, n_latent)`` of the aggregated shared
             posterior; ``view_loc`` and ``view_scale`` ``(n, M, n_latent)`` of each view's
             expert (rows of missing views hold what the encoder gives the zero-filled
-            input: ignore them); models with private latents add ``private_mean`` and
-            ``private_std`` ``(n, M, n_private)``.
+            input: ignore them); models with private latents add ``private_loc`` and
+            ``private_scale`` ``(n, M, n_private)``.
         """
         check_is_fitted(self)
         arrays, mask, _ = self._validate_input(X, reset=False)
@@ -565,7 +613,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
     def _predict_views(self, X):
         check_is_fitted(self)
         arrays, mask, layout = self._validate_input(X, reset=False)
-        preds = self._batched(arrays, mask, self.net_.module_.predict_views)
+        preds = self._batched(arrays, mask, self.net_.module_.predict_views, seed=self._seed())
         preds = [spec.from_model(p) for spec, p in zip(self.modalities_, preds)]
         return arrays, mask, layout, preds
 
@@ -668,7 +716,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             names += [f"z{k}" for k in range(module.n_latent)]
         if block == "per_view":
             names += [f"z{m}_{k}" for m in range(self.n_views_) for k in range(module.n_latent)]
-        if block in ("all", "private") and self._has_private:
+        if block in ("all", "private") and module.has_private:
             names += [f"w{m}_{k}" for m in range(self.n_views_) for k in range(module.n_private)]
         return names
 

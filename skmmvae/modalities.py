@@ -304,6 +304,12 @@ class Likelihood(nn.Module):
         """Point prediction (mean; the most likely token for categorical views)."""
         return self._loc(out)
 
+    def relaxed(self, out):
+        """A differentiable stand-in for a sample, in the encoder's input space: the
+        mean (probabilities ``(.., L, V)`` for categorical views). Used to re-encode
+        generated views (IDMVAE's generative augmentation)."""
+        return self._loc(out)
+
     def sample(self, out):
         raise NotImplementedError  # abstract
 
@@ -365,6 +371,9 @@ class CategoricalLikelihood(Likelihood):
 
     def point(self, out):
         return out.argmax(-1)
+
+    def relaxed(self, out):
+        return torch.softmax(out, dim=-1)
 
     def sample(self, out):
         flat = out.reshape(-1, out.shape[-1])

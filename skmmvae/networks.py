@@ -106,7 +106,10 @@ class TextEncoder(nn.Module):
         self.out = nn.Linear(hidden, out_dim)
 
     def forward(self, tokens):
-        h = self.embed(tokens).transpose(1, 2)  # (B, E, L)
+        if tokens.is_floating_point():  # token probabilities (B, L, V): soft embedding
+            h = (tokens @ self.embed.weight).transpose(1, 2)
+        else:
+            h = self.embed(tokens).transpose(1, 2)  # (B, E, L)
         return self.out(self.head(self.conv(h)))
 
 
@@ -141,6 +144,8 @@ class OneHot(nn.Module):
         self.vocab_size = vocab_size
 
     def forward(self, tokens):
+        if tokens.is_floating_point():  # already probabilities (B, L, V)
+            return tokens
         return nn.functional.one_hot(tokens, self.vocab_size).float()
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
 ESTIMATORS = ("elbo", "iwae", "dreg")
 
-__all__ = ["ESTIMATORS", "log_mean_exp", "reweight_gradient", "stratified_bound"]
+__all__ = ["ESTIMATORS", "contrast", "log_mean_exp", "reweight_gradient", "stratified_bound"]
 
 
 def log_mean_exp(x, dim=0):
@@ -76,3 +77,33 @@ def stratified_bound(log_w, observed, estimator, dreg_holder=None):
         objective = surrogate.sum(0) / n_obs
         return objective, value
     raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}.")
+
+
+def contrast(anchor, positive, valid, temperature=1.0):
+    """Contrastive (InfoNCE) estimate of mutual information, per anchor (IDMVAE Eq. 1).
+
+    ``log phi(a_i, b_i) / (phi(a_i, b_i) + sum_{j != i} phi(a_i, b_j))`` with the
+    affinity ``phi(a, b) = exp(cos(a, b) / temperature)`` and the other valid samples
+    of the batch as negatives.
+
+    Parameters
+    ----------
+    anchor, positive : Tensor of shape (B, D)
+        Row ``i`` of both comes from the same sample.
+    valid : bool Tensor of shape (B,)
+        Samples that have both representations; others are neither anchors nor
+        negatives.
+    temperature : float
+
+    Returns
+    -------
+    Tensor of shape (B,)
+        The per-anchor log ratio (<= 0); 0 for invalid rows.
+    """
+    a = F.normalize(anchor, dim=-1)
+    b = F.normalize(positive, dim=-1)
+    logits = a @ b.transpose(0, 1) / temperature  # (B, B)
+    # a large finite fill keeps rows without any valid column free of NaN gradients
+    logits = logits.masked_fill(~valid.unsqueeze(0), -1e9)
+    out = logits.diagonal() - torch.logsumexp(logits, dim=1)
+    return torch.where(valid, out, 0.0)

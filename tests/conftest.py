@@ -38,3 +38,10 @@ def rng():
 
 def as_multiview(arrays):
     return MultiView([np.asarray(a) for a in arrays])
+
+
+def build(cls, dim=2, **params):
+    """An estimator of ``cls`` with latent size ``dim`` (shared and private alike)."""
+    if cls._has_private:
+        return cls(n_shared=dim, n_private=dim, **params)
+    return cls(n_latent=dim, **params)

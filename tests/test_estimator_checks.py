@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skmmvae import MMVAE, MVAE, MoPoE
+from skmmvae import IDMVAE, MMVAE, MVAE, MMVAEPlus, MoPoE, PrivateSharedVAE
 
 from .conftest import FAST
 
@@ -22,6 +22,18 @@ ESTIMATORS = [
     MMVAE(n_latent=2, **FAST),
     MMVAE(n_latent=2, estimator="dreg", K=3, posterior="laplace", **FAST),
     MoPoE(n_latent=2, **FAST),
+    MMVAEPlus(n_shared=2, n_private=1, **FAST),
+    IDMVAE(n_shared=2, n_private=1, **FAST),
+    IDMVAE(
+        n_shared=2,
+        n_private=1,
+        genaug="lsq",
+        diffusion_prior=True,
+        diffusion_steps=20,
+        diffusion_sampling_steps=5,
+        **FAST,
+    ),
+    PrivateSharedVAE(n_shared=2, n_private=1, **FAST),
 ]
 
 

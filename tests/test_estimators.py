@@ -12,11 +12,23 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
 
-from skmmvae import MMVAE, MVAE, Modality, MoPoE, MultiView, check_views, make_shared_private
+from skmmvae import (
+    IDMVAE,
+    MMVAE,
+    MVAE,
+    MMVAEPlus,
+    Modality,
+    MoPoE,
+    MultiView,
+    PrivateSharedVAE,
+    check_views,
+    make_shared_private,
+)
 
-from .conftest import FAST
+from .conftest import FAST, build
 
-METHODS = [MVAE, MMVAE, MoPoE]
+METHODS = [MVAE, MMVAE, MoPoE, MMVAEPlus, IDMVAE, PrivateSharedVAE]
+AGGREGATION = [MVAE, MMVAE, MoPoE]
 
 
 @pytest.mark.parametrize("cls", METHODS)
@@ -24,19 +36,20 @@ def test_shared_latent_predicts_shared_class(cls):
     """A real learning check: the shared class is linearly readable from z."""
     X, y, _ = make_shared_private(n_samples=600, n_views=3, n_features=10, random_state=0)
     Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
-    est = cls(n_latent=4, max_epochs=15, batch_size=64, hidden_layer_sizes=(64,), random_state=0)
+    est = build(cls, 4, max_epochs=15, batch_size=64, hidden_layer_sizes=(64,), random_state=0)
     est.fit(Xtr)
-    clf = LogisticRegression(max_iter=1000).fit(est.transform(Xtr), ytr)
-    assert clf.score(est.transform(Xte), yte) > 0.6  # chance is 0.25
+    Ztr, Zte = est.transform(Xtr, latents="shared"), est.transform(Xte, latents="shared")
+    clf = LogisticRegression(max_iter=1000).fit(Ztr, ytr)
+    assert clf.score(Zte, yte) > 0.6  # chance is 0.25
 
 
 @pytest.mark.parametrize("cls", METHODS)
 def test_trains_and_infers_with_missing_views(cls, missing_tables):
     X, _ = missing_tables
     assert (~check_views(X)[1]).any()
-    est = cls(n_latent=2, **FAST).fit(X)
+    est = build(cls, 2, **FAST).fit(X)
     Z = est.transform(X)
-    assert Z.shape == (96, 2) and np.isfinite(Z).all()
+    assert Z.shape == (96, len(est.get_feature_names_out())) and np.isfinite(Z).all()
     assert np.isfinite(est.score(X))
     assert np.isfinite(est.history_[-1, "train_loss"])
 
@@ -45,7 +58,7 @@ def test_trains_and_infers_with_missing_views(cls, missing_tables):
 def test_impute_fills_missing_and_keeps_observed_bit_identical(cls, missing_tables):
     X, _ = missing_tables
     before = [v.copy() for v in X.views]
-    est = cls(n_latent=2, **FAST).fit(X)
+    est = build(cls, 2, **FAST).fit(X)
     out = est.impute(X)
     assert isinstance(out, MultiView) and out.mask.all()
     for v_in, v_out, v_before in zip(X.views, out.views, before):
@@ -82,7 +95,7 @@ def test_impute_returns_same_container_type(missing_tables):
 @pytest.mark.parametrize("cls", METHODS)
 def test_pickle_round_trip_gives_identical_transform(cls, tables):
     X, _ = tables
-    est = cls(n_latent=2, **FAST).fit(X)
+    est = build(cls, 2, **FAST).fit(X)
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(est.transform(X), again.transform(X))
     np.testing.assert_array_equal(est.impute(X).views[0], again.impute(X).views[0])
@@ -92,15 +105,15 @@ def test_pickle_round_trip_gives_identical_transform(cls, tables):
 def test_random_state_makes_fits_reproducible(cls, tables):
     X, _ = tables
     state = torch.random.get_rng_state()
-    a = cls(n_latent=2, **FAST).fit(X).transform(X)
-    b = cls(n_latent=2, **FAST).fit(X).transform(X)
+    a = build(cls, 2, **FAST).fit(X).transform(X)
+    b = build(cls, 2, **FAST).fit(X).transform(X)
     np.testing.assert_array_equal(a, b)
     assert torch.equal(state, torch.random.get_rng_state())  # global RNG left alone
-    c = cls(n_latent=2, **{**FAST, "random_state": 1}).fit(X).transform(X)
+    c = build(cls, 2, **{**FAST, "random_state": 1}).fit(X).transform(X)
     assert not np.allclose(a, c)
 
 
-@pytest.mark.parametrize("cls", METHODS)
+@pytest.mark.parametrize("cls", AGGREGATION)
 def test_transform_blocks_names_and_modes(cls, tables):
     X, _ = tables
     est = cls(n_latent=3, **FAST).fit(X)
@@ -143,7 +156,7 @@ def test_set_output_pandas_and_pipeline(tables):
 @pytest.mark.parametrize("cls", METHODS)
 def test_sample_shapes_and_reproducibility(cls, tables):
     X, _ = tables
-    est = cls(n_latent=2, **FAST).fit(X)
+    est = build(cls, 2, **FAST).fit(X)
     a = est.sample(5, random_state=0)
     b = est.sample(5, random_state=0)
     assert [v.shape for v in a] == [(5, 6)] * 3

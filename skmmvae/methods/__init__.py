@@ -1,7 +1,10 @@
 """One module per method: its torch objective and its estimator class."""
 
+from .idmvae import IDMVAE
 from .mmvae import MMVAE
+from .mmvaeplus import MMVAEPlus
 from .mopoe import MoPoE
 from .mvae import MVAE
+from .private_shared import PrivateSharedVAE
 
-__all__ = ["MVAE", "MMVAE", "MoPoE"]
+__all__ = ["MVAE", "MMVAE", "MoPoE", "MMVAEPlus", "IDMVAE", "PrivateSharedVAE"]
