@@ -106,9 +106,10 @@ class IDMVAEModule(MMVAEPlusModule):
         total = torch.zeros(mask.shape[0], device=mask.device)
         for m in range(self.n_views):
             obs = mask[:, m]
-            # partners come from another sample; rows of a missing view draw from the prior
-            w_m = torch.where(obs[:, None], w[m], self.private_prior_sample(m, len(obs)))
-            z_m = torch.where(obs[:, None], z[m], self.prior_sample(len(obs)))
+            # partners come from the previous sample of the batch; pairs that involve a
+            # missing view are excluded (`valid`), so their (zeroed) latents never count
+            w_m = torch.where(obs[:, None], w[m], 0.0)
+            z_m = torch.where(obs[:, None], z[m], 0.0)
             w_other, z_other = w_m.roll(1, 0), z_m.roll(1, 0)
             mu_w_other = enc["private_loc"][m].roll(1, 0)
             mu_z_other = enc["expert_loc"][m].roll(1, 0)
