@@ -165,7 +165,8 @@ class MMVAEPlus(MultimodalVAE):
         Family of posteriors, priors and auxiliary priors.
     private_scale : float, default=1.0
         Test-time cross-generation (``impute``) draws the private latent of a missing
-        view from N(0, private_scale^2); 0 uses the prior mean.
+        view from the prior scaled by ``private_scale`` (N(0, private_scale^2) for
+        normal posteriors); 0 uses the prior mean.
     %(common)s
 
     %(fitted)s
