@@ -1,7 +1,7 @@
 """skmmvae: scikit-learn compatible multimodal variational autoencoders."""
 
 from .datasets import make_shared_private
-from .methods import IDMVAE, MMVAE, MVAE, MMVAEPlus, MoPoE, PrivateSharedVAE
+from .methods import DMVAE, IDMVAE, MMVAE, MMVM, MVAE, MMVAEPlus, MoPoE, PrivateSharedVAE
 from .modalities import Modality
 from .views import MultiView, check_views
 
@@ -14,6 +14,8 @@ __all__ = [
     "MMVAEPlus",
     "IDMVAE",
     "PrivateSharedVAE",
+    "DMVAE",
+    "MMVM",
     "Modality",
     "MultiView",
     "check_views",

@@ -28,6 +28,7 @@ from torch import nn
 from .latent import Normal
 from .modalities import resolve_modalities
 from .networks import build_decoder, build_encoder
+from .sampling import ExPostGMM
 from .training import MultimodalNet, ViewData
 from .views import _validate_arrays, merge_like, split_input
 
@@ -235,10 +236,16 @@ class MultimodalModule(nn.Module):
         inputs = self.decoder_inputs(views, mask)
         return [self.decode(m, inputs[m]) for m in range(self.n_views)]
 
-    def generate(self, n):
-        """Per-view decoder inputs for ``n`` unconditional samples: one prior ``z``
-        shared by all views and an independent prior ``w_m`` per view."""
-        z = self.prior_sample(n)
+    def sampler_latents(self, views, mask):
+        """What an ex-post sampler (``prior_sampler="gmm"``) is fitted to: the means of
+        the aggregated shared posterior, ``(B, d)``."""
+        return self.shared_moments(self.encode(views, mask), mask)[0]
+
+    def generate(self, n, shared=None):
+        """Per-view decoder inputs for ``n`` unconditional samples: one ``z`` shared by
+        all views (from the prior, or ``shared`` drawn by an ex-post sampler) and an
+        independent prior ``w_m`` per view."""
+        z = self.prior_sample(n) if shared is None else shared
         if not self.has_private:
             return [z] * self.n_views
         return [torch.cat([z, self.private_prior_sample(m, n)], -1) for m in range(self.n_views)]
@@ -309,6 +316,11 @@ _COMMON_DOC = """
         "auto" uses CUDA when available.
     warm_start : bool, default=False
         Continue training the fitted model in ``fit`` instead of starting afresh.
+    prior_sampler : {"prior", "gmm"}, default="prior" ("gmm" for DMVAE and MMVM)
+        Where ``sample`` draws the shared latent: the model's prior, or a Gaussian
+        mixture fitted to the training latents after training (``prior_sampler_``).
+    n_prior_components : int, default=100
+        Components of the ex-post mixture (at most one per 5 training samples).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and all sampling.
     verbose : int, default=0
@@ -331,6 +343,8 @@ _FITTED_DOC = """
         The trained skorch net; ``net_.module_`` is the torch module.
     history_ : skorch History
         Loss parts per epoch (``train_loss``, ``train_rec``, ``train_kl``, ...).
+    prior_sampler_ : ExPostGMM
+        The ex-post sampler of the shared latent (only with ``prior_sampler="gmm"``).
 """
 
 
@@ -338,6 +352,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
     """Base estimator. Subclasses define ``__init__`` and ``_build_module``."""
 
     _has_private = False
+    _prior_samplers = ("prior", "gmm")
 
     def _build_module(self, specs):
         raise NotImplementedError  # abstract: each method builds its own module
@@ -356,6 +371,16 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         if self.latent_mode not in ("mean", "sample"):
             raise ValueError("latent_mode must be 'mean' or 'sample'.")
         self._check_block(self.latents)
+        if self.prior_sampler not in self._prior_samplers:
+            raise ValueError(
+                f"prior_sampler must be one of {self._prior_samplers} for "
+                f"{type(self).__name__}; got {self.prior_sampler!r}."
+            )
+        if (
+            not isinstance(self.n_prior_components, numbers.Integral)
+            or self.n_prior_components < 1
+        ):
+            raise ValueError("n_prior_components must be a positive integer.")
         if isinstance(self.optimizer, str) and self.optimizer not in _OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or a class.")
 
@@ -488,7 +513,15 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
                 perm = np.random.RandomState(seed).permutation(n)
                 train, valid = data.subset(perm[n_valid:]), data.subset(perm[:n_valid])
             self.net_.partial_fit((train, valid), epochs=epochs)
+        self._fit_prior_sampler(arrays, mask, seed)
         return self
+
+    def _fit_prior_sampler(self, arrays, mask, seed):
+        if self.prior_sampler != "gmm":
+            self.__dict__.pop("prior_sampler_", None)
+            return
+        Z = self._batched(arrays, mask, self.net_.module_.sampler_latents)
+        self.prior_sampler_ = ExPostGMM(self.n_prior_components, seed).fit(Z)
 
     def fit(self, X, y=None):
         """Fit the model.
@@ -654,7 +687,8 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         return merge_like(layout, X, preds, len(mask))
 
     def sample(self, n_samples=1, *, random_state=None, noise=False):
-        """Unconditional generation from the prior.
+        """Unconditional generation: the shared latent from the prior (or from the
+        ex-post mixture when ``prior_sampler="gmm"``), private latents from their priors.
 
         Parameters
         ----------
@@ -675,11 +709,21 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
         module = self.net_.module_
         module.eval()
+        seed = self._seed(random_state)
+        shared = None
+        if hasattr(self, "prior_sampler_"):
+            shared = torch.as_tensor(
+                self.prior_sampler_.sample(n_samples, seed),
+                dtype=torch.float32,
+                device=self.device_,
+            )
         outs = [[] for _ in range(self.n_views_)]
-        with torch.no_grad(), _seeded(self._seed(random_state), self.device_):
-            for start in range(0, n_samples, max(self.batch_size, 512)):
-                n = min(max(self.batch_size, 512), n_samples - start)
-                inputs = module.generate(n)
+        chunk = max(self.batch_size, 512)
+        with torch.no_grad(), _seeded(seed, self.device_):
+            for start in range(0, n_samples, chunk):
+                n = min(chunk, n_samples - start)
+                part = None if shared is None else shared[start : start + n]
+                inputs = module.generate(n, part)
                 for m in range(self.n_views_):
                     outs[m].append(module.decode(m, inputs[m], noise=noise).cpu().numpy())
         return [spec.from_model(np.concatenate(o)) for spec, o in zip(self.modalities_, outs)]

@@ -9,7 +9,12 @@ skorch net:
 * the objective is the module's own ``forward(views, mask)``, which returns a dict
   of per-sample loss parts; ``"loss"`` is minimised and every part's epoch mean is
   written to ``history`` as ``train_<part>`` / ``valid_<part>``;
-* a non-finite loss stops training with an error naming the epoch and the part.
+* a non-finite loss stops training with an error naming the epoch and the part;
+* a module may train auxiliary networks (e.g. DMVAE's total-correlation
+  discriminators) with their own optimizer: ``auxiliary_parameters()`` lists their
+  parameters (excluded from the main optimizer), ``make_auxiliary_optimizer(params)``
+  builds the optimizer (``optimizer_aux_``), and ``auxiliary_loss()`` is minimised by
+  it after every main step, on inputs the module saved (detached) during its forward.
 
 Everything else is skorch: callbacks (EarlyStopping, Checkpoint, LRScheduler,
 GradientNormClipping, ProgressBar), history, printing, device handling.
@@ -22,6 +27,7 @@ import copy
 import numpy as np
 import torch
 from skorch import NeuralNet
+from skorch.utils import TeeGenerator
 
 __all__ = ["ViewData", "ViewBatch", "BatchIterator", "MultimodalNet"]
 
@@ -131,6 +137,48 @@ class MultimodalNet(NeuralNet):
         # The objective is the module's forward; there is no separate criterion.
         self.criterion_ = None
         return self
+
+    def _auxiliary_parameters(self):
+        get = getattr(self.module_, "auxiliary_parameters", None)
+        return list(get()) if get is not None else []
+
+    def initialize_optimizer(self, triggered_directly=None):
+        aux = {id(p) for p in self._auxiliary_parameters()}
+        named = [(n, p) for n, p in self.get_all_learnable_params() if id(p) not in aux]
+        args, kwargs = self.get_params_for_optimizer("optimizer", named)
+        self.optimizer_ = self.optimizer(*args, **kwargs)
+        if aux:
+            self.optimizer_aux_ = self.module_.make_auxiliary_optimizer(
+                self._auxiliary_parameters()
+            )
+        return self
+
+    def train_step(self, batch, **fit_params):
+        accumulator = self.get_train_step_accumulator()
+
+        def step_fn():
+            self.optimizer_.zero_grad()
+            step = self.train_step_single(batch, **fit_params)
+            accumulator.store_step(step)
+            self.notify(
+                "on_grad_computed",
+                named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                batch=batch,
+            )
+            return step["loss"]
+
+        self.optimizer_.step(step_fn)
+        aux = getattr(self, "optimizer_aux_", None)
+        if aux is not None:
+            for _ in range(getattr(self.module_, "auxiliary_steps", 1)):
+                aux.zero_grad()
+                aux_loss = self.module_.auxiliary_loss()
+                aux_loss.backward()
+                aux.step()
+            name = getattr(self.module_, "auxiliary_name", "aux")
+            n = len(batch[0])
+            self._part_sums[name] = self._part_sums.get(name, 0.0) + aux_loss.detach() * n
+        return accumulator.get_step()
 
     def get_split_datasets(self, X, y=None, **fit_params):
         train, valid = X

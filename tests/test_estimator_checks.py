@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skmmvae import IDMVAE, MMVAE, MVAE, MMVAEPlus, MoPoE, PrivateSharedVAE
+from skmmvae import DMVAE, IDMVAE, MMVAE, MMVM, MVAE, MMVAEPlus, MoPoE, PrivateSharedVAE
 
 from .conftest import FAST
 
@@ -34,6 +34,10 @@ ESTIMATORS = [
         **FAST,
     ),
     PrivateSharedVAE(n_shared=2, n_private=1, **FAST),
+    DMVAE(n_shared=2, n_private=1, discriminator_hidden=8, **FAST),
+    MMVM(n_latent=2, **FAST),
+    MMVM(n_latent=2, kl="sampled", alpha=0.5, alpha_warmup_steps=3, **FAST),
+    MVAE(n_latent=2, prior_sampler="gmm", n_prior_components=3, **FAST),
 ]
 
 

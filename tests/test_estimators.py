@@ -13,8 +13,10 @@ from sklearn.pipeline import make_pipeline
 from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
 
 from skmmvae import (
+    DMVAE,
     IDMVAE,
     MMVAE,
+    MMVM,
     MVAE,
     MMVAEPlus,
     Modality,
@@ -27,7 +29,7 @@ from skmmvae import (
 
 from .conftest import FAST, build
 
-METHODS = [MVAE, MMVAE, MoPoE, MMVAEPlus, IDMVAE, PrivateSharedVAE]
+METHODS = [MVAE, MMVAE, MoPoE, MMVAEPlus, IDMVAE, PrivateSharedVAE, DMVAE, MMVM]
 AGGREGATION = [MVAE, MMVAE, MoPoE]
 
 

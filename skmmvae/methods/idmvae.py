@@ -266,6 +266,8 @@ class IDMVAE(MMVAEPlus):
         K=1,
         posterior="normal",
         private_scale=1.0,
+        prior_sampler="prior",
+        n_prior_components=100,
         modalities="auto",
         views=None,
         view_weights=None,

@@ -141,6 +141,8 @@ class MMVAE(MultimodalVAE):
         estimator="elbo",
         K=1,
         posterior="normal",
+        prior_sampler="prior",
+        n_prior_components=100,
         modalities="auto",
         views=None,
         view_weights=None,

@@ -143,6 +143,8 @@ class MoPoE(MultimodalVAE):
         beta=1.0,
         prior_expert="none",
         subsets=None,
+        prior_sampler="prior",
+        n_prior_components=100,
         modalities="auto",
         views=None,
         view_weights=None,

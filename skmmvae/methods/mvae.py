@@ -145,6 +145,8 @@ class MVAE(MultimodalVAE):
         n_random_subsets=0,
         prior_expert=True,
         kl_warmup_epochs=0,
+        prior_sampler="prior",
+        n_prior_components=100,
         modalities="auto",
         views=None,
         view_weights=None,

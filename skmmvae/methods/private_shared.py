@@ -148,6 +148,8 @@ class PrivateSharedVAE(MultimodalVAE):
         *,
         beta=1.0,
         prior_expert=True,
+        prior_sampler="prior",
+        n_prior_components=100,
         modalities="auto",
         views=None,
         view_weights=None,

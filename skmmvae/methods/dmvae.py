@@ -1,0 +1,380 @@
+"""DMVAE: self-supervised disentanglement of shared and modality-specific factors
+(Daunhawer, Sutter, Marcinkevics & Vogt, GCPR 2020).
+
+A shared code c (the masked product of the views' shared experts) and a private
+code s_m per view. The objective (paper Eq. 4, as a loss) is
+
+    L = - sum_m lambda_m E log p(x_m | s_m, c_bar) + a_t sum_m beta_m KL(q(s_m | x_m) || p)
+        + gamma InfoNCE(c_full, c_subset) + sum_m delta_m TC(s_m, c),
+
+* the modality-specific VAEs take c as a context vector (Eq. 1);
+* InfoNCE (Eq. 5) contrasts the product over all observed views with the product
+  over a random subset of the same sample (a lower bound on I(x; c));
+* TC(s_m, c) = KL(q(s_m, c) || q(s_m) q(c)) is estimated with the density-ratio trick
+  (FactorVAE): a discriminator per view tells joint pairs (s_m, c) from pairs with
+  s_m permuted over the batch, trained with its own optimizer.
+
+The paper's training tricks are parameters: a random disjoint split of the observed
+views per sample, each view reconstructed with the product mean of its own half
+(simulated missing views); c detached before the decoders and discriminators, so the
+shared heads learn from InfoNCE alone. There is no KL on c, so unconditional
+generation samples c from a Gaussian mixture fitted to training codes.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..base import _COMMON_DOC, _FITTED_DOC, MultimodalModule, MultimodalVAE, _store, check_beta
+from ..latent import Normal, kl_normal_standard, masked_poe
+from ..objectives import contrast
+
+__all__ = ["DMVAE"]
+
+
+class TCDiscriminator(nn.Module):
+    """Discriminator of (s, c) pairs: separate branches, then a joint MLP, 2 logits."""
+
+    def __init__(self, s_dim, c_dim, hidden):
+        super().__init__()
+
+        def branch(d):
+            return nn.Sequential(
+                nn.Linear(d, hidden),
+                nn.LeakyReLU(0.2),
+                nn.Linear(hidden, hidden),
+                nn.LeakyReLU(0.2),
+            )
+
+        self.s_branch, self.c_branch = branch(s_dim), branch(c_dim)
+        self.joint = nn.Sequential(
+            nn.Linear(2 * hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 2)
+        )
+
+    def forward(self, s, c):
+        return self.joint(torch.cat([self.s_branch(s), self.c_branch(c)], dim=-1))
+
+
+def tc_estimate(logits):
+    """Density-ratio estimate of TC per sample: log D(joint) - log D(product) = l0 - l1."""
+    return logits[:, 0] - logits[:, 1]
+
+
+def discriminator_loss(logits_joint, logits_perm):
+    """Cross-entropy of class 0 for joint pairs and class 1 for permuted pairs, per pair."""
+    zeros = torch.zeros(len(logits_joint), dtype=torch.long, device=logits_joint.device)
+    return 0.5 * (
+        F.cross_entropy(logits_joint, zeros, reduction="none")
+        + F.cross_entropy(logits_perm, zeros + 1, reduction="none")
+    )
+
+
+class DMVAEModule(MultimodalModule):
+    def __init__(
+        self,
+        specs,
+        n_shared,
+        n_private,
+        view_weights,
+        beta,
+        gamma,
+        delta,
+        temperature,
+        random_split,
+        detach_shared,
+        prior_expert,
+        kl_warmup_epochs,
+        discriminator_hidden,
+        discriminator_lr,
+        discriminator_steps,
+    ):
+        super().__init__(
+            specs,
+            n_shared,
+            view_weights,
+            decoder_dim=n_shared + n_private,
+            kl_warmup_epochs=kl_warmup_epochs,
+        )
+        self.n_private = n_private
+        self.shared_encoders = self.build_encoders(n_shared)
+        self.private_encoders = self.build_encoders(n_private)
+        self.discriminators = nn.ModuleList(
+            TCDiscriminator(n_private, n_shared, discriminator_hidden) for _ in specs
+        )
+        self.register_buffer("beta", torch.as_tensor(beta, dtype=torch.float32))  # per view
+        self.delta = [float(d) for d in delta]  # per view
+        self.gamma = gamma
+        self.temperature = temperature
+        self.random_split = random_split
+        self.detach_shared = detach_shared
+        self.prior_expert = prior_expert
+        self.discriminator_lr = discriminator_lr
+        self.auxiliary_steps = discriminator_steps
+        self._pairs = None
+
+    auxiliary_name = "discriminator"
+
+    def auxiliary_parameters(self):
+        return self.discriminators.parameters()
+
+    def make_auxiliary_optimizer(self, params):
+        return torch.optim.Adam(params, lr=self.discriminator_lr, betas=(0.5, 0.9))
+
+    def encode(self, views, mask):
+        loc, logvar = self.encode_experts(self.shared_encoders, views, Normal)
+        s_loc, s_logvar = self.encode_experts(self.private_encoders, views, Normal)
+        mu, lv = masked_poe(loc, logvar, mask, self.prior_expert)
+        return {
+            "loc": mu,
+            "param": lv,
+            "expert_loc": loc,
+            "expert_param": logvar,
+            "private_loc": s_loc,
+            "private_param": s_logvar,
+        }
+
+    def _halves(self, mask):
+        """Random disjoint split A / B of every sample's observed views, ``(B, M)`` each."""
+        in_a = (torch.rand(mask.shape, device=mask.device) < 0.5) & mask
+        return in_a, mask & ~in_a
+
+    def info_nce(self, enc, mask):
+        """InfoNCE loss between the product of all observed views and the product of a
+        random subset of them (one subset per batch), per sample (Eq. 5)."""
+        keep = torch.rand(self.n_views, device=mask.device) < 0.5
+        keep[torch.randint(self.n_views, (1,), device=mask.device)] = True  # at least one
+        subset = mask & keep
+        valid = subset.any(-1)
+        loc, logvar = enc["expert_loc"], enc["expert_param"]
+        c_full = Normal.rsample(enc["loc"], enc["param"])
+        c_sub = Normal.rsample(*masked_poe(loc, logvar, subset, self.prior_expert))
+        both = contrast(c_full, c_sub, valid, self.temperature)
+        both = both + contrast(c_sub, c_full, valid, self.temperature)
+        return -0.5 * both
+
+    def _context(self, enc, mask, split):
+        """The shared code each view is decoded with: the product mean of its half."""
+        loc, logvar = enc["expert_loc"], enc["expert_param"]
+        if not split:
+            c_bar = enc["loc"].expand(self.n_views, -1, -1)
+            return c_bar, (c_bar, enc["param"].expand(self.n_views, -1, -1))
+        a, b = self._halves(mask)
+        mu_a, lv_a = masked_poe(loc, logvar, a, self.prior_expert)
+        mu_b, lv_b = masked_poe(loc, logvar, b, self.prior_expert)
+        in_a = a.transpose(0, 1).unsqueeze(-1)  # (M, B, 1)
+        c_bar = torch.where(in_a, mu_a, mu_b)  # (M, B, D)
+        lv_bar = torch.where(in_a, lv_a, lv_b)
+        return c_bar, (c_bar, lv_bar)
+
+    def forward(self, views, mask):
+        enc = self.encode(views, mask)
+        c_bar, (c_mu, c_lv) = self._context(enc, mask, self.random_split and self.training)
+        if self.detach_shared:
+            c_bar, c_mu, c_lv = c_bar.detach(), c_mu.detach(), c_lv.detach()
+        s = Normal.rsample(enc["private_loc"], enc["private_param"])  # (M, B, Ds)
+        inputs = list(torch.cat([c_bar, s], dim=-1))
+        rec = self.reconstruction(views, mask, inputs)
+        observed = mask.transpose(0, 1)
+        kl_s = kl_normal_standard(enc["private_loc"], enc["private_param"])  # (M, B)
+        kl = (torch.where(observed, kl_s, 0.0) * self.beta.unsqueeze(-1)).sum(0)
+        loss = -rec + self.kl_weight * kl
+        out = {"rec": -rec.detach(), "kl": kl.detach()}
+        if self.gamma:
+            nce = self.info_nce(enc, mask)
+            loss = loss + self.gamma * nce
+            out["infonce"] = nce.detach()
+        if any(self.delta):
+            c, s_tc = Normal.rsample(c_mu, c_lv), s  # draws of the contexts, private codes
+            tc = torch.zeros_like(rec)
+            pairs = []
+            for m, disc in enumerate(self.discriminators):
+                if not self.delta[m]:
+                    continue
+                est = tc_estimate(disc(s_tc[m], c[m]))
+                tc = tc + self.delta[m] * torch.where(observed[m], est, 0.0)
+                pairs.append((m, s_tc[m].detach(), c[m].detach(), observed[m]))
+            loss = loss + tc
+            out["tc"] = tc.detach()
+            self._pairs = pairs if self.training else None
+        return {"loss": loss, **out}
+
+    def auxiliary_loss(self):
+        """Discriminator loss on the pairs of the last training forward (detached),
+        each view's private codes permuted over the batch afresh."""
+        total = 0.0
+        for m, s, c, observed in self._pairs or []:
+            rows = observed.nonzero().squeeze(-1)
+            if len(rows) < 2:
+                continue
+            s, c = s[rows], c[rows]
+            perm = torch.randperm(len(rows), device=s.device)
+            disc = self.discriminators[m]
+            total = total + discriminator_loss(disc(s, c), disc(s[perm], c)).mean()
+        if not torch.is_tensor(total):  # no view with two observed rows in this batch
+            total = torch.zeros((), device=self.beta.device, requires_grad=True)
+        return total
+
+    def elbo(self, views, mask):
+        """The modality-specific ELBOs with the full product mean as context (Eq. 1)."""
+        enc = self.encode(views, mask)
+        s = Normal.rsample(enc["private_loc"], enc["private_param"])
+        c = enc["loc"].expand(self.n_views, -1, -1)
+        rec = self.reconstruction(views, mask, list(torch.cat([c, s], -1)), weighted=False)
+        kl_s = kl_normal_standard(enc["private_loc"], enc["private_param"])
+        return rec - torch.where(mask.transpose(0, 1), kl_s, 0.0).sum(0)
+
+
+def _per_view(value, n_views, name):
+    """A weight given once or per view, as a list of ``n_views`` floats."""
+    try:
+        arr = np.broadcast_to(np.asarray(value, dtype=float), (n_views,))
+    except (ValueError, TypeError):
+        arr = None
+    if arr is None or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must be a number >= 0 or one per view; got {value!r}.")
+    return arr.tolist()
+
+
+class DMVAE(MultimodalVAE):
+    """Disentangling multimodal VAE (Daunhawer, Sutter, Marcinkevics & Vogt, 2020).
+
+    Parameters
+    ----------
+    n_shared : int, default=16
+        Size of the shared code ``c``.
+    n_private : int, default=16
+        Size of each view's private code ``s_m``.
+    beta : float or list of float, default=1.0
+        Weight of each view's private KL (the paper: 10-100).
+    gamma : float, default=1.0
+        Weight of the InfoNCE term that trains the shared code (the paper: 100-1000).
+    delta : float or list of float, default=1.0
+        Weight of each view's total-correlation term TC(s_m, c) (0 disables it).
+    temperature : float, default=1.0
+        Temperature of the cosine affinity in InfoNCE.
+    random_split : bool, default=True
+        Split every sample's observed views at random into two disjoint halves and
+        decode each view with the product of its own half (simulated missing views).
+    detach_shared : bool, default=True
+        Detach ``c`` before the decoders and the discriminators, so the shared heads
+        learn from InfoNCE alone (the paper's setting).
+    prior_expert : bool, default=False
+        Include N(0, I) in the products of experts (off in the paper).
+    kl_warmup_epochs : float, default=0
+        Linear warm-up of the private KLs.
+    discriminator_hidden : int, default=256
+        Width of the TC discriminators (the paper: 1000).
+    discriminator_lr : float, default=1e-4
+        Learning rate of the discriminators' Adam (betas 0.5, 0.9).
+    discriminator_steps : int, default=1
+        Discriminator updates per training step (on the step's detached pairs, freshly
+        permuted each time).
+    prior_sampler : {"gmm"}, default="gmm"
+        ``c`` has no prior: ``sample`` draws it from a Gaussian mixture fitted to the
+        training codes (``n_prior_components``, the paper: 100) and ``s_m`` from N(0, I).
+    %(common)s
+
+    %(fitted)s
+
+    Notes
+    -----
+    ``transform`` returns ``[c, s_0, ..., s_{M-1}]``: the product mean of the observed
+    views and each view's private mean (0 for a missing view). ``history_`` records
+    ``train_infonce``, ``train_tc`` and ``train_discriminator``. The discriminators
+    and their optimizer are part of the fitted state (pickling, ``partial_fit`` and
+    ``warm_start`` continue them). InfoNCE contrasts the two products of each sample
+    with the other samples' products (cosine affinity), averaged over both directions.
+
+    References
+    ----------
+    I. Daunhawer, T. M. Sutter, R. Marcinkevics and J. E. Vogt. Self-supervised
+    disentanglement of modality-specific and shared factors improves multimodal
+    generative models. GCPR 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmmvae import DMVAE, MultiView
+    >>> rng = np.random.RandomState(0)
+    >>> X = MultiView([rng.randn(64, 5), rng.randn(64, 3)])
+    >>> DMVAE(n_shared=2, n_private=2, max_epochs=2, random_state=0).fit_transform(X).shape
+    (64, 6)
+    """
+
+    _has_private = True
+    _prior_samplers = ("gmm",)
+
+    def __init__(
+        self,
+        n_shared=16,
+        n_private=16,
+        *,
+        beta=1.0,
+        gamma=1.0,
+        delta=1.0,
+        temperature=1.0,
+        random_split=True,
+        detach_shared=True,
+        prior_expert=False,
+        kl_warmup_epochs=0,
+        discriminator_hidden=256,
+        discriminator_lr=1e-4,
+        discriminator_steps=1,
+        prior_sampler="gmm",
+        n_prior_components=100,
+        modalities="auto",
+        views=None,
+        view_weights=None,
+        hidden_layer_sizes=(256, 256),
+        latents="all",
+        latent_mode="mean",
+        max_epochs=100,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        validation_fraction=0.1,
+        early_stopping=False,
+        n_iter_no_change=10,
+        tol=1e-4,
+        callbacks=None,
+        device="auto",
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        _store(self, locals())
+
+    def _build_module(self, specs):
+        n_views = len(specs)
+        if not (isinstance(self.temperature, numbers.Real) and self.temperature > 0):
+            raise ValueError("temperature must be > 0.")
+        hidden, steps = self.discriminator_hidden, self.discriminator_steps
+        for name, value in (("discriminator_hidden", hidden), ("discriminator_steps", steps)):
+            if not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        return DMVAEModule(
+            specs,
+            self.n_shared,
+            self.n_private,
+            self._view_weights(n_views),
+            beta=_per_view(self.beta, n_views, "beta"),
+            gamma=check_beta(self.gamma, "gamma"),
+            delta=_per_view(self.delta, n_views, "delta"),
+            temperature=float(self.temperature),
+            random_split=bool(self.random_split),
+            detach_shared=bool(self.detach_shared),
+            prior_expert=bool(self.prior_expert),
+            kl_warmup_epochs=self.kl_warmup_epochs,
+            discriminator_hidden=int(hidden),
+            discriminator_lr=check_beta(self.discriminator_lr, "discriminator_lr"),
+            discriminator_steps=int(steps),
+        )
+
+
+DMVAE.__doc__ = DMVAE.__doc__ % {"common": _COMMON_DOC.strip(), "fitted": _FITTED_DOC.strip()}
