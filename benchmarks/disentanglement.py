@@ -31,7 +31,14 @@ from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from skmmvae import IDMVAE, MMVAEPlus, PrivateSharedVAE, make_shared_private  # noqa: E402
+from skmmvae import (  # noqa: E402
+    DMVAE,
+    IDMVAE,
+    MMVM,
+    MMVAEPlus,
+    PrivateSharedVAE,
+    make_shared_private,
+)
 
 CONFIGS = {
     "MMVAEPlus": lambda: MMVAEPlus(),
@@ -42,6 +49,9 @@ CONFIGS = {
     "IDMVAE, lambda1=lambda2=0 (= MMVAE+)": lambda: IDMVAE(lambda1=0, lambda2=0),
     "IDMVAE, GenAug least squares": lambda: IDMVAE(lambda1=10, lambda2=5, genaug="lsq"),
     "IDMVAE + diffusion priors": lambda: IDMVAE(lambda1=10, lambda2=5, diffusion_prior=True),
+    "DMVAE (gamma=10, delta=0)": lambda: DMVAE(gamma=10, delta=0),
+    "DMVAE (gamma=10, delta=20)": lambda: DMVAE(gamma=10, delta=20, discriminator_lr=1e-3),
+    "MMVM (no private latents)": lambda: MMVM(),
 }
 
 
@@ -53,23 +63,21 @@ def probe(Z_train, y_train, Z_test, y_test):
 def scores(est, X, y, y_private, train, test):
     n_views = y_private.shape[1]
     Z = est.transform(X, latents="shared")
-    W = est.transform(X, latents="private").reshape(len(y), n_views, -1)
-    return (
-        probe(Z[train], y[train], Z[test], y[test]),
-        np.mean(
-            [
-                probe(Z[train], y_private[train, m], Z[test], y_private[test, m])
-                for m in range(n_views)
-            ]
-        ),
-        np.mean(
-            [
-                probe(W[train, m], y_private[train, m], W[test, m], y_private[test, m])
-                for m in range(n_views)
-            ]
-        ),
-        np.mean([probe(W[train, m], y[train], W[test, m], y[test]) for m in range(n_views)]),
+    z_shared = probe(Z[train], y[train], Z[test], y[test])
+    z_private = np.mean(
+        [probe(Z[train], y_private[train, m], Z[test], y_private[test, m]) for m in range(n_views)]
     )
+    if not est._has_private:
+        return z_shared, z_private, np.nan, np.nan
+    W = est.transform(X, latents="private").reshape(len(y), n_views, -1)
+    w_private = np.mean(
+        [
+            probe(W[train, m], y_private[train, m], W[test, m], y_private[test, m])
+            for m in range(n_views)
+        ]
+    )
+    w_shared = np.mean([probe(W[train, m], y[train], W[test, m], y[test]) for m in range(n_views)])
+    return z_shared, z_private, w_private, w_shared
 
 
 def main(argv=None):
@@ -95,9 +103,12 @@ def main(argv=None):
                 random_state=seed,
             )
             train, test = np.arange(1000), np.arange(1000, 1500)
-            est = CONFIGS[name]().set_params(
-                n_shared=args.n_shared,
-                n_private=args.n_private,
+            est = CONFIGS[name]()
+            dims = {"n_shared": args.n_shared, "n_private": args.n_private}
+            if not est._has_private:
+                dims = {"n_latent": args.n_shared}
+            est.set_params(
+                **dims,
                 max_epochs=args.max_epochs,
                 batch_size=64,
                 hidden_layer_sizes=(64,),
@@ -132,7 +143,9 @@ def main(argv=None):
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name, mean, std, sec in rows:
-        cells = " | ".join(f"{m:.2f} +- {s:.2f}" for m, s in zip(mean, std))
+        cells = " | ".join(
+            "n/a" if np.isnan(m) else f"{m:.2f} +- {s:.2f}" for m, s in zip(mean, std)
+        )
         lines.append(f"| {name} | {cells} | {sec:.1f} |")
     text = "\n".join(lines) + "\n"
     print(text)
