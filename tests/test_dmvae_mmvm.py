@@ -201,3 +201,9 @@ def test_every_estimator_can_sample_from_an_expost_gmm():
     assert mmvm.prior_sampler_.mixture_.means_.shape[1] == 4  # both views' latents jointly
     assert [v.shape for v in mmvm.sample(7, random_state=0)] == [(7, 4), (7, 4)]
     assert not hasattr(MVAE(n_latent=2, **FAST).fit(X), "prior_sampler_")
+
+
+def test_dmvae_keeps_no_batch_data_after_fit():
+    X, _, _ = make_shared_private(n_samples=40, n_views=2, n_features=4, random_state=0)
+    est = DMVAE(n_shared=2, n_private=2, discriminator_hidden=8, discriminator_steps=3, **FAST)
+    assert est.fit(X).net_.module_._pairs is None

@@ -115,7 +115,7 @@ class DMVAEModule(MultimodalModule):
         self.prior_expert = prior_expert
         self.discriminator_lr = discriminator_lr
         self.auxiliary_steps = discriminator_steps
-        self._pairs = None
+        self._pairs, self._pair_uses = None, 0
 
     auxiliary_name = "discriminator"
 
@@ -201,6 +201,7 @@ class DMVAEModule(MultimodalModule):
             loss = loss + tc
             out["tc"] = tc.detach()
             self._pairs = pairs if self.training else None
+            self._pair_uses = 0
         return {"loss": loss, **out}
 
     def auxiliary_loss(self):
@@ -215,6 +216,9 @@ class DMVAEModule(MultimodalModule):
             perm = torch.randperm(len(rows), device=s.device)
             disc = self.discriminators[m]
             total = total + discriminator_loss(disc(s, c), disc(s[perm], c)).mean()
+        self._pair_uses += 1
+        if self._pair_uses >= self.auxiliary_steps:
+            self._pairs = None  # used up: nothing of the batch stays in the fitted model
         if not torch.is_tensor(total):  # no view with two observed rows in this batch
             total = torch.zeros((), device=self.beta.device, requires_grad=True)
         return total
