@@ -263,6 +263,19 @@ def check_beta(beta, name="beta"):
     return float(beta)
 
 
+def per_view_values(value, n_views, name):
+    """A weight given once (broadcast) or once per view, as ``n_views`` floats >= 0."""
+    try:
+        arr = np.broadcast_to(np.asarray(value, dtype=float), (n_views,))
+    except (ValueError, TypeError):
+        arr = None
+    if arr is None or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(
+            f"{name} must be a number >= 0 or {n_views} of them, one per view; got {value!r}."
+        )
+    return arr.tolist()
+
+
 def _store(est, params):
     for name, value in params.items():
         if name not in ("self", "__class__"):
@@ -387,12 +400,9 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
     def _view_weights(self, n_views):
         if self.view_weights is None:
             return [1.0] * n_views
-        w = np.asarray(self.view_weights, dtype=float)
-        if w.shape != (n_views,) or not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError(
-                f"view_weights must be {n_views} finite numbers >= 0; got {self.view_weights!r}."
-            )
-        return w.tolist()
+        if np.ndim(self.view_weights) == 0:
+            raise ValueError(f"view_weights must be {n_views} numbers; got {self.view_weights!r}.")
+        return per_view_values(self.view_weights, n_views, "view_weights")
 
     def _check_block(self, block):
         if block not in LATENT_BLOCKS:

@@ -3,13 +3,37 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 import torch.nn.functional as F
 
 ESTIMATORS = ("elbo", "iwae", "dreg")
 
-__all__ = ["ESTIMATORS", "contrast", "log_mean_exp", "reweight_gradient", "stratified_bound"]
+__all__ = [
+    "ESTIMATORS",
+    "check_estimator",
+    "contrast",
+    "log_mean_exp",
+    "reweight_gradient",
+    "source_average",
+    "stratified_bound",
+]
+
+
+def check_estimator(estimator, K):
+    """Validate a K-sample estimator choice; returns ``(estimator, int(K))``."""
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}.")
+    if not isinstance(K, numbers.Integral) or K < 1:
+        raise ValueError(f"K must be a positive integer; got {K!r}.")
+    return estimator, int(K)
+
+
+def source_average(values, observed):
+    """Mean of ``(M, K, B)`` values over the K samples and the observed sources, ``(B,)``."""
+    src = observed.transpose(0, 1).unsqueeze(1).to(values.dtype)  # (M, 1, B)
+    return (values * src).sum((0, 1)) / (src.sum((0, 1)) * values.shape[1])
 
 
 def log_mean_exp(x, dim=0):

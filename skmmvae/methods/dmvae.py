@@ -25,12 +25,19 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..base import _COMMON_DOC, _FITTED_DOC, MultimodalModule, MultimodalVAE, _store, check_beta
+from ..base import (
+    _COMMON_DOC,
+    _FITTED_DOC,
+    MultimodalModule,
+    MultimodalVAE,
+    _store,
+    check_beta,
+    per_view_values,
+)
 from ..latent import Normal, kl_normal_standard, masked_poe
 from ..objectives import contrast
 
@@ -233,17 +240,6 @@ class DMVAEModule(MultimodalModule):
         return rec - torch.where(mask.transpose(0, 1), kl_s, 0.0).sum(0)
 
 
-def _per_view(value, n_views, name):
-    """A weight given once or per view, as a list of ``n_views`` floats."""
-    try:
-        arr = np.broadcast_to(np.asarray(value, dtype=float), (n_views,))
-    except (ValueError, TypeError):
-        arr = None
-    if arr is None or not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name} must be a number >= 0 or one per view; got {value!r}.")
-    return arr.tolist()
-
-
 class DMVAE(MultimodalVAE):
     """Disentangling multimodal VAE (Daunhawer, Sutter, Marcinkevics & Vogt, 2020).
 
@@ -367,9 +363,9 @@ class DMVAE(MultimodalVAE):
             self.n_shared,
             self.n_private,
             self._view_weights(n_views),
-            beta=_per_view(self.beta, n_views, "beta"),
+            beta=per_view_values(self.beta, n_views, "beta"),
             gamma=check_beta(self.gamma, "gamma"),
-            delta=_per_view(self.delta, n_views, "delta"),
+            delta=per_view_values(self.delta, n_views, "delta"),
             temperature=float(self.temperature),
             random_split=bool(self.random_split),
             detach_shared=bool(self.detach_shared),

@@ -18,18 +18,30 @@ the paper's results), or the per-sample average of log w (``"elbo"``).
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 
 from ..base import _COMMON_DOC, _FITTED_DOC, MultimodalModule, MultimodalVAE, _store, check_beta
 from ..latent import get_family, mixture_log_prob, mixture_moments
-from ..objectives import ESTIMATORS, reweight_gradient, stratified_bound
+from ..objectives import check_estimator, reweight_gradient, source_average, stratified_bound
 
 __all__ = ["MMVAE"]
 
 
-class MMVAEModule(MultimodalModule):
+class MixtureOfExperts:
+    """Module mixin: the shared posterior is the uniform mixture of the observed experts
+    (``encode`` stores the mixture's mean and variance in ``loc`` / ``param``)."""
+
+    def shared_moments(self, enc, mask):
+        return enc["loc"], enc["param"]  # the mixture's mean and variance
+
+    def shared_sample(self, enc, mask):
+        """Pick an observed expert uniformly per sample, then draw from it."""
+        idx = torch.multinomial(mask.float(), 1).squeeze(-1)  # (B,)
+        rows = torch.arange(mask.shape[0], device=mask.device)
+        return self.family.rsample(enc["expert_loc"][idx, rows], enc["expert_param"][idx, rows])
+
+
+class MMVAEModule(MixtureOfExperts, MultimodalModule):
     def __init__(self, specs, n_latent, view_weights, beta, estimator, K, family):
         super().__init__(specs, n_latent, view_weights, family=family)
         self.encoders = self.build_encoders(n_latent)
@@ -41,17 +53,6 @@ class MMVAEModule(MultimodalModule):
         loc, param = self.encode_experts(self.encoders, views, self.family)
         mean, var = mixture_moments(self.family, loc, param, mask)
         return {"loc": mean, "param": var, "expert_loc": loc, "expert_param": param}
-
-    def shared_moments(self, enc, mask):
-        return enc["loc"], enc["param"]  # the mixture's mean and variance
-
-    def shared_sample(self, enc, mask):
-        """Pick an observed expert uniformly per sample, then draw from it."""
-        idx = torch.multinomial(mask.float(), 1).squeeze(-1)  # (B,)
-        rows = torch.arange(mask.shape[0], device=mask.device)
-        loc = enc["expert_loc"][idx, rows]
-        param = enc["expert_param"][idx, rows]
-        return self.family.rsample(loc, param)
 
     def log_weights(self, views, mask, beta, weighted, dreg_holder=None):
         """Log importance weights of K samples from every expert, ``(M, K, B)``."""
@@ -71,16 +72,10 @@ class MMVAEModule(MultimodalModule):
         holder = [] if (self.estimator == "dreg" and self.training) else None
         log_w, rec, kl = self.log_weights(views, mask, self.beta, True, holder)
         objective, value = stratified_bound(log_w, mask, self.estimator, holder)
-        src = mask.transpose(0, 1).unsqueeze(1).to(rec.dtype)  # (M, 1, B)
-        norm = src.sum(0) * rec.shape[1]
-
-        def average(t):
-            return ((t * src).sum((0, 1)) / norm.squeeze(0)).detach()
-
         return {
             "loss": -(objective if self.training else value),
-            "rec": -average(rec),
-            "kl": average(kl),
+            "rec": -source_average(rec, mask).detach(),
+            "kl": source_average(kl, mask).detach(),
         }
 
     def elbo(self, views, mask):
@@ -167,17 +162,14 @@ class MMVAE(MultimodalVAE):
         _store(self, locals())
 
     def _build_module(self, specs):
-        if self.estimator not in ESTIMATORS:
-            raise ValueError(f"estimator must be one of {ESTIMATORS}; got {self.estimator!r}.")
-        if not isinstance(self.K, numbers.Integral) or self.K < 1:
-            raise ValueError(f"K must be a positive integer; got {self.K!r}.")
+        estimator, K = check_estimator(self.estimator, self.K)
         return MMVAEModule(
             specs,
             self.n_latent,
             self._view_weights(len(specs)),
             beta=check_beta(self.beta),
-            estimator=self.estimator,
-            K=int(self.K),
+            estimator=estimator,
+            K=K,
             family=get_family(self.posterior),
         )
 

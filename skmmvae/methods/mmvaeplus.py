@@ -18,19 +18,18 @@ DReG, as for MMVAE).
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 from torch import nn
 
 from ..base import _COMMON_DOC, _FITTED_DOC, MultimodalModule, MultimodalVAE, _store, check_beta
 from ..latent import get_family, mixture_log_prob, mixture_moments
-from ..objectives import ESTIMATORS, reweight_gradient, stratified_bound
+from ..objectives import check_estimator, reweight_gradient, source_average, stratified_bound
+from .mmvae import MixtureOfExperts
 
 __all__ = ["MMVAEPlus"]
 
 
-class MMVAEPlusModule(MultimodalModule):
+class MMVAEPlusModule(MixtureOfExperts, MultimodalModule):
     def __init__(
         self, specs, n_shared, n_private, view_weights, beta, estimator, K, family, private_scale
     ):
@@ -61,21 +60,11 @@ class MMVAEPlusModule(MultimodalModule):
             "private_param": w_param,
         }
 
-    def shared_moments(self, enc, mask):
-        return enc["loc"], enc["param"]  # the mixture's mean and variance
-
-    def shared_sample(self, enc, mask):
-        """Pick an observed expert uniformly per sample, then draw from it."""
-        idx = torch.multinomial(mask.float(), 1).squeeze(-1)
-        rows = torch.arange(mask.shape[0], device=mask.device)
-        return self.family.rsample(enc["expert_loc"][idx, rows], enc["expert_param"][idx, rows])
-
     def missing_private(self, m, n):
         """Cross-generation draws w ~ N(0, private_scale^2) (0: the prior mean)."""
-        zeros = torch.zeros(n, self.n_private, device=self.aux_prior.device)
         if self.private_scale == 0:
-            return zeros
-        return self.private_scale * self.family.rsample(zeros, zeros)
+            return super().missing_private(m, n)
+        return self.private_scale * self._standard_sample(n, self.n_private)
 
     def log_weights(self, views, mask, beta, weighted, dreg_holder=None, enc=None):
         """Log importance weights ``(M, K, B)`` of the sources' samples, and parts.
@@ -115,12 +104,6 @@ class MMVAEPlusModule(MultimodalModule):
         }
         return rec + beta * (log_pz + log_pw - log_qz - log_qw), parts
 
-    @staticmethod
-    def _source_mean(t, mask):
-        """Average of ``(M, K, B)`` values over K and the observed sources, ``(B,)``."""
-        src = mask.transpose(0, 1).unsqueeze(1).to(t.dtype)
-        return (t * src).sum((0, 1)) / (src.sum((0, 1)) * t.shape[1])
-
     def mmvae_plus_terms(self, views, mask, enc=None):
         """The MMVAE+ loss per sample and its logged parts."""
         holder = [] if (self.estimator == "dreg" and self.training) else None
@@ -128,8 +111,8 @@ class MMVAEPlusModule(MultimodalModule):
         objective, value = stratified_bound(log_w, mask, self.estimator, holder)
         loss = -(objective if self.training else value)
         logged = {
-            "rec": -self._source_mean(parts["rec"], mask).detach(),
-            "kl": self._source_mean(parts["log_q"] - parts["log_prior"], mask).detach(),
+            "rec": -source_average(parts["rec"], mask).detach(),
+            "kl": source_average(parts["log_q"] - parts["log_prior"], mask).detach(),
         }
         return loss, logged
 
@@ -231,18 +214,15 @@ class MMVAEPlus(MultimodalVAE):
         _store(self, locals())
 
     def _module_kwargs(self, specs):
-        if self.estimator not in ESTIMATORS:
-            raise ValueError(f"estimator must be one of {ESTIMATORS}; got {self.estimator!r}.")
-        if not isinstance(self.K, numbers.Integral) or self.K < 1:
-            raise ValueError(f"K must be a positive integer; got {self.K!r}.")
+        estimator, K = check_estimator(self.estimator, self.K)
         return dict(
             specs=specs,
             n_shared=self.n_shared,
             n_private=self.n_private,
             view_weights=self._view_weights(len(specs)),
             beta=check_beta(self.beta),
-            estimator=self.estimator,
-            K=int(self.K),
+            estimator=estimator,
+            K=K,
             family=get_family(self.posterior),
             private_scale=check_beta(self.private_scale, "private_scale"),
         )

@@ -114,19 +114,20 @@ class MMVMModule(MultimodalModule):
             block = "shared"
         return super().latents(views, mask, block, sample)
 
-    def sampler_latents(self, views, mask):
-        """Per-view means side by side, ``(B, M * D)``; a missing view's block is the
-        average of the observed views' means."""
+    def filled_means(self, views, mask):
+        """Each view's posterior mean, ``(M, B, D)``; a missing view takes the average of
+        the observed views' means."""
         enc = self.encode(views, mask)
-        z = torch.where(mask.transpose(0, 1).unsqueeze(-1), enc["expert_loc"], enc["loc"])
+        return torch.where(mask.transpose(0, 1).unsqueeze(-1), enc["expert_loc"], enc["loc"])
+
+    def sampler_latents(self, views, mask):
+        """Per-view means side by side, ``(B, M * D)`` (see :meth:`filled_means`)."""
+        z = self.filled_means(views, mask)
         return z.transpose(0, 1).reshape(z.shape[1], -1)
 
     def decoder_inputs(self, views, mask):
-        """Observed views decode their own mean; missing views decode the average of the
-        observed views' means."""
-        enc = self.encode(views, mask)
-        z = torch.where(mask.transpose(0, 1).unsqueeze(-1), enc["expert_loc"], enc["loc"])
-        return list(z)
+        """Every view decodes its :meth:`filled_means` row."""
+        return list(self.filled_means(views, mask))
 
     def generate(self, n, shared=None):
         if shared is None:  # no ex-post sampler: the standard normal, one z for all views
