@@ -4,17 +4,23 @@
 set with a known shared class, and prints what each model learned: how well the
 shared latent predicts the class, the held-out ELBO, and how well each method
 imputes a missing view.
+
+``skmmvae fit`` trains any method on the user's views (one CSV / TSV / NPY / Parquet
+file per view, optionally aligned on a sample-id column, absent samples becoming
+missing views) and writes the latents as CSV.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import os
 import sys
 import time
 
 import numpy as np
 
-__all__ = ["main", "quickstart"]
+__all__ = ["fit_views", "main", "quickstart", "read_view_files"]
 
 
 def quickstart(n_samples=3000, max_epochs=30, random_state=0, out=None):
@@ -77,6 +83,153 @@ def quickstart(n_samples=3000, max_epochs=30, random_state=0, out=None):
     return rows
 
 
+METHODS = ("MVAE", "MMVAE", "MoPoE", "MMVAEPlus", "IDMVAE", "PrivateSharedVAE", "DMVAE", "MMVM")
+
+
+def _read_one(path, id_column):
+    """One view file as a float DataFrame (rows = samples)."""
+    import pandas as pd
+
+    suffix = path.lower().rsplit(".", 1)[-1] if "." in path else ""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"View file not found: {path}")
+    if suffix == "npy":
+        if id_column is not None:
+            raise ValueError(f"{path}: .npy files have no columns; drop --id-column.")
+        array = np.load(path, allow_pickle=False)
+        if array.ndim != 2:
+            raise ValueError(f"{path}: expected a 2-D array, got shape {array.shape}.")
+        return pd.DataFrame(array)
+    if suffix in ("csv", "tsv", "txt"):
+        frame = pd.read_csv(path, sep="\t" if suffix == "tsv" else ",")
+    elif suffix in ("parquet", "pq"):
+        try:
+            frame = pd.read_parquet(path)
+        except ImportError as err:
+            raise ImportError(
+                f"Reading {path} needs a Parquet engine: pip install pyarrow."
+            ) from err
+    else:
+        raise ValueError(
+            f"{path}: unsupported file type {suffix!r}; use .csv, .tsv, .npy or .parquet."
+        )
+    if id_column is not None:
+        if id_column not in frame.columns:
+            raise ValueError(
+                f"{path}: no column {id_column!r} (columns: {list(frame.columns)[:5]}...)."
+            )
+        if frame[id_column].duplicated().any():
+            raise ValueError(f"{path}: duplicated sample ids in column {id_column!r}.")
+        frame = frame.set_index(id_column)
+    bad = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if bad:
+        raise ValueError(
+            f"{path}: non-numeric column(s) {bad[:5]}; pass the sample-id column with "
+            "--id-column or drop them."
+        )
+    return frame.astype(float)
+
+
+def read_view_files(paths, id_column=None):
+    """Read one file per view into a :class:`~skmmvae.MultiView`.
+
+    Parameters
+    ----------
+    paths : list of str
+        ``.csv`` / ``.tsv`` (header row), ``.npy`` (2-D array) or ``.parquet`` files,
+        one per view.
+    id_column : str, default=None
+        Column holding sample ids. The views are then aligned on it (outer join,
+        sorted ids); a sample absent from a file has that view missing. Without it
+        every file must have the same rows in the same order.
+
+    Returns
+    -------
+    X : MultiView
+    sample_ids : ndarray
+        The ids (or ``0..n-1``).
+    """
+    from .views import MultiView
+
+    frames = [_read_one(p, id_column) for p in paths]
+    if id_column is None:
+        lengths = {len(f) for f in frames}
+        if len(lengths) > 1:
+            raise ValueError(
+                f"The view files have different numbers of rows {[len(f) for f in frames]}; "
+                "give the sample-id column with --id-column to align them."
+            )
+        return MultiView([f.to_numpy() for f in frames]), np.arange(len(frames[0]))
+    ids = frames[0].index
+    for f in frames[1:]:
+        ids = ids.union(f.index)
+    ids = ids.sort_values()
+    return MultiView([f.reindex(ids).to_numpy() for f in frames]), ids.to_numpy()
+
+
+def _parse_params(items):
+    params = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--param expects NAME=VALUE, got {item!r}.")
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    return params
+
+
+def fit_views(
+    paths,
+    method="IDMVAE",
+    out="latents.csv",
+    params=None,
+    id_column=None,
+    latents=None,
+    model_out=None,
+    stream=None,
+):
+    """Train ``method`` on view files and write the latents as CSV (``skmmvae fit``).
+
+    Returns
+    -------
+    estimator : the fitted estimator
+    """
+    import pandas as pd
+
+    from . import methods as _methods
+
+    stream = sys.stdout if stream is None else stream
+    if method not in METHODS:
+        raise ValueError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    X, ids = read_view_files(paths, id_column)
+    est = getattr(_methods, method)(**(params or {}))
+    if latents is not None:
+        est.set_params(latents=latents)
+    print(
+        f"skmmvae fit: {method} on {len(X)} samples, views {[v.shape[1] for v in X.views]}",
+        file=stream,
+    )
+    start = time.perf_counter()
+    est.fit(X)
+    print(
+        f"trained {len(est.history_)} epochs in {time.perf_counter() - start:.1f} s", file=stream
+    )
+    Z = est.transform(X)
+    frame = pd.DataFrame(
+        Z, columns=est.get_feature_names_out(), index=pd.Index(ids, name="sample")
+    )
+    frame.to_csv(out)
+    print(f"wrote {Z.shape[1]} latent columns for {len(frame)} samples to {out}", file=stream)
+    if model_out is not None:
+        import joblib
+
+        joblib.dump(est, model_out)
+        print(f"saved the fitted model to {model_out}", file=stream)
+    return est
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="skmmvae", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -84,9 +237,50 @@ def main(argv=None):
     qs.add_argument("--n-samples", type=int, default=3000)
     qs.add_argument("--max-epochs", type=int, default=30)
     qs.add_argument("--random-state", type=int, default=0)
+    fit = sub.add_parser(
+        "fit",
+        help="train a method on your view files and write the latents as CSV",
+        description="Train a method on one file per view (.csv/.tsv with a header row, "
+        ".npy, .parquet) and write its latents (columns named as get_feature_names_out) "
+        "to a CSV file.",
+    )
+    fit.add_argument("views", nargs="+", help="one file per view")
+    fit.add_argument("--method", default="IDMVAE", choices=METHODS)
+    fit.add_argument("--out", default="latents.csv", help="output CSV (default latents.csv)")
+    fit.add_argument("--id-column", default=None, help="sample-id column to align the views on")
+    fit.add_argument("--latents", default=None, choices=["all", "shared", "private", "per_view"])
+    fit.add_argument("--max-epochs", type=int, default=None)
+    fit.add_argument("--random-state", type=int, default=0)
+    fit.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="any estimator parameter, e.g. --param lambda1=80 --param n_shared=8",
+    )
+    fit.add_argument("--save-model", default=None, help="also joblib-dump the fitted model")
+    fit.add_argument("--quiet", action="store_true", help="no per-epoch progress table")
     args = parser.parse_args(argv)
     if args.command == "quickstart":
         quickstart(args.n_samples, args.max_epochs, args.random_state)
+    elif args.command == "fit":
+        try:
+            params = _parse_params(args.param)
+            params.setdefault("random_state", args.random_state)
+            params.setdefault("verbose", 0 if args.quiet else 1)
+            if args.max_epochs is not None:
+                params.setdefault("max_epochs", args.max_epochs)
+            fit_views(
+                args.views,
+                args.method,
+                args.out,
+                params,
+                args.id_column,
+                args.latents,
+                args.save_model,
+            )
+        except (ValueError, FileNotFoundError, ImportError, TypeError) as err:
+            print(f"skmmvae fit: error: {err}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -27,3 +27,75 @@ def test_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _write_views(tmp_path, n=60):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    a, b = rng.randn(n, 4), rng.randn(n, 3)
+    ids = [f"s{i:03d}" for i in range(n)]
+    pd.DataFrame(a, columns=list("abcd")).assign(id=ids).to_csv(tmp_path / "a.csv", index=False)
+    # view b lacks the first 10 samples and comes shuffled
+    frame = pd.DataFrame(b, columns=list("xyz")).assign(id=ids).iloc[10:].sample(frac=1.0)
+    frame.to_csv(tmp_path / "b.tsv", sep="\t", index=False)
+    np.save(tmp_path / "c.npy", b)
+    return a, b, ids
+
+
+def test_fit_command_aligns_views_on_ids_and_writes_latents(tmp_path, capsys):
+    import pandas as pd
+
+    a, b, ids = _write_views(tmp_path)
+    out = tmp_path / "z.csv"
+    args = [str(tmp_path / "a.csv"), str(tmp_path / "b.tsv"), "--id-column", "id"]
+    code = main(
+        ["fit", *args, "--method", "MMVAEPlus", "--out", str(out), "--max-epochs", "2"]
+        + ["--param", "n_shared=3", "--param", "n_private=2", "--quiet"]
+    )
+    assert code == 0
+    Z = pd.read_csv(out, index_col=0)
+    assert list(Z.index) == ids and Z.shape == (60, 3 + 2 * 2)
+    assert list(Z.columns[:4]) == ["z0", "z1", "z2", "w0_0"]
+    assert Z.iloc[:10, -2:].eq(0).all().all()  # view 1 missing -> private latents 0
+    assert "wrote 7 latent columns for 60 samples" in capsys.readouterr().out
+
+
+def test_fit_views_reads_npy_in_row_order_and_saves_the_model(tmp_path):
+    import joblib
+
+    from skmmvae.cli import fit_views, read_view_files
+
+    a, b, _ = _write_views(tmp_path)
+    np_path = str(tmp_path / "c.npy")
+    X, ids = read_view_files([np_path, np_path])
+    assert X.views[0].shape == b.shape and list(ids) == list(range(60))
+    est = fit_views(
+        [np_path, np_path],
+        "MVAE",
+        str(tmp_path / "z.csv"),
+        {"n_latent": 2, "max_epochs": 1, "random_state": 0},
+        model_out=str(tmp_path / "m.joblib"),
+        stream=io.StringIO(),
+    )
+    assert joblib.load(tmp_path / "m.joblib").n_views_ == est.n_views_ == 2
+
+
+def test_fit_command_reports_bad_input_clearly(tmp_path, capsys):
+    _write_views(tmp_path)
+    a, npy = str(tmp_path / "a.csv"), str(tmp_path / "c.npy")
+    cases = [
+        ([a, npy], "non-numeric column"),  # the id column without --id-column
+        ([npy, str(tmp_path / "nope.csv")], "not found"),
+        ([npy, str(tmp_path / "b.tsv"), "--id-column", "id"], ".npy files have no columns"),
+        ([a, a, "--id-column", "sample"], "no column 'sample'"),
+        ([npy, npy, "--param", "lambda1"], "NAME=VALUE"),
+        ([npy, npy, "--param", "lamda1=3"], "lamda1"),
+    ]
+    for args, message in cases:
+        assert main(["fit", *args, "--out", str(tmp_path / "z.csv")]) == 2
+        assert message in capsys.readouterr().err
+    (tmp_path / "v.json").write_text("{}")
+    assert main(["fit", npy, str(tmp_path / "v.json")]) == 2
+    assert "unsupported file type" in capsys.readouterr().err
