@@ -1,6 +1,16 @@
 """skmmvae: scikit-learn compatible multimodal variational autoencoders."""
 
-from .datasets import make_shared_private
+from . import metrics
+from .datasets import (
+    load_mimic_cxr,
+    load_mnist,
+    load_tcga,
+    make_multiomics,
+    make_polymnist,
+    make_polymnist_quadrant_mini,
+    make_shared_private,
+    read_idx,
+)
 from .methods import DMVAE, IDMVAE, MMVAE, MMVM, MVAE, MMVAEPlus, MoPoE, PrivateSharedVAE
 from .modalities import Modality
 from .views import MultiView, check_views
@@ -17,8 +27,16 @@ __all__ = [
     "DMVAE",
     "MMVM",
     "Modality",
+    "metrics",
     "MultiView",
     "check_views",
     "make_shared_private",
+    "make_polymnist_quadrant_mini",
+    "make_polymnist",
+    "make_multiomics",
+    "read_idx",
+    "load_mnist",
+    "load_tcga",
+    "load_mimic_cxr",
     "__version__",
 ]

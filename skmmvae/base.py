@@ -8,7 +8,7 @@ training objective as a dict of per-sample parts, ``"loss"`` minimised) and
 
 :class:`MultimodalVAE` implements the whole sklearn surface once: ``fit``,
 ``partial_fit``, ``transform``, ``fit_transform``, ``encode``, ``impute``,
-``reconstruct``, ``sample``, ``score``, ``score_samples``,
+``reconstruct``, ``sample``, ``decode``, ``score``, ``score_samples``,
 ``get_feature_names_out`` and ``set_output``.
 """
 
@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 from torch import nn
@@ -254,6 +254,36 @@ class MultimodalModule(nn.Module):
         out = self.decoder_output(m, latent)
         lik = self.likelihoods[m]
         return lik.sample(out) if noise else lik.point(out)
+
+    # ---- importance sampling (used by skmmvae.metrics.log_likelihood) ----------------
+    def importance_proposal(self, views, mask, K):
+        """``K`` draws of ``z`` from the aggregated shared posterior given the views in
+        ``mask``, and its log-density.
+
+        The default is the posterior ``encode`` returns in ``loc`` / ``param`` (a
+        product of experts); mixture posteriors override it.
+
+        Returns
+        -------
+        z : Tensor of shape (K, B, n_latent)
+        log_q : Tensor of shape (K, B)
+        enc : dict or None
+            The ``encode`` output (its private parameters are used for ``w``); None
+            for methods without private latents that do not need it.
+        """
+        enc = self.encode(views, mask)
+        z = self.family.rsample(enc["loc"], enc["param"], K)
+        return z, self.family.log_prob(z, enc["loc"], enc["param"]), enc
+
+    def log_prior(self, z):
+        """``log p(z)`` of the shared prior, shape ``z.shape[:-1]``."""
+        zero = torch.zeros_like(z)
+        return self.family.log_prob(z, zero, zero)
+
+    def private_log_prior(self, m, w):
+        """``log p(w_m)`` of view ``m``'s private prior, shape ``w.shape[:-1]``."""
+        zero = torch.zeros_like(w)
+        return self.family.log_prob(w, zero, zero)
 
 
 def check_beta(beta, name="beta"):
@@ -737,6 +767,72 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
                 for m in range(self.n_views_):
                     outs[m].append(module.decode(m, inputs[m], noise=noise).cpu().numpy())
         return [spec.from_model(np.concatenate(o)) for spec, o in zip(self.modalities_, outs)]
+
+    def decode(self, Z, view=None, *, noise=False, random_state=None):
+        """Decode given latents into views, on the data's scale.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_samples, n_latent + n_private), or list of them
+            Decoder inputs: the shared latent (``n_latent`` or ``n_shared`` columns,
+            the layout of ``transform(X, latents="shared")``), followed, for methods
+            with private latents, by the private latent ``w_m`` of the decoded view
+            (``n_private`` columns). For MMVM it is the view's own latent ``z_m``.
+            With ``view=None`` it is one array that every view decodes, or a list with
+            one array per view.
+        view : int, default=None
+            The view to decode; None decodes every view.
+        noise : bool, default=False
+            False decodes likelihood means (most likely tokens); True draws from the
+            likelihoods.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the likelihood draws when ``noise=True``; None uses the estimator's
+            ``random_state``.
+
+        Returns
+        -------
+        X : ndarray, or list of ndarray when ``view`` is None
+            ``n_samples`` rows of each decoded view.
+        """
+        check_is_fitted(self)
+        module = self.net_.module_
+        dim = module.n_latent + module.n_private
+        if view is None:
+            targets = list(range(self.n_views_))
+            per_view = (
+                isinstance(Z, (list, tuple))
+                and len(Z) == self.n_views_
+                and all(np.ndim(z) == 2 for z in Z)
+            )
+            latents = list(Z) if per_view else [Z] * self.n_views_
+        else:
+            if not isinstance(view, numbers.Integral) or not 0 <= view < self.n_views_:
+                raise ValueError(f"view must be an integer in [0, {self.n_views_}); got {view!r}.")
+            targets, latents = [int(view)], [Z]
+        checked = []
+        for Zm in latents:
+            Zm = check_array(Zm, dtype=np.float32, input_name="Z")
+            if Zm.shape[1] != dim:
+                raise ValueError(
+                    f"Z has {Zm.shape[1]} columns, but the decoders of "
+                    f"{type(self).__name__} take {dim} (shared latent, then one view's "
+                    "private latent)."
+                )
+            if checked and len(Zm) != len(checked[0]):
+                raise ValueError("The arrays of Z must have the same number of rows.")
+            checked.append(Zm)
+        module.eval()
+        chunk = max(self.batch_size, 512)
+        outs = []
+        with torch.no_grad(), _seeded(self._seed(random_state), self.device_):
+            for m, Zm in zip(targets, checked):
+                t = torch.as_tensor(Zm, device=self.device_)
+                parts = [
+                    module.decode(m, t[start : start + chunk], noise=noise).cpu().numpy()
+                    for start in range(0, len(t), chunk)
+                ]
+                outs.append(self.modalities_[m].from_model(np.concatenate(parts)))
+        return outs if view is None else outs[0]
 
     def score_samples(self, X):
         """Per-sample evidence lower bound (beta = 1, unit view weights), in nats.

@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from sklearn.linear_model import LogisticRegression
 from torch.distributions import Normal as TorchNormal
 from torch.distributions import kl_divergence
 
@@ -106,6 +107,45 @@ def test_dmvae_discriminators_train_and_persist(tmp_path):
     assert len(again.history_) == 3
     est = DMVAE(n_shared=2, n_private=2, warm_start=True, discriminator_hidden=8, **FAST)
     assert len(est.fit(X).fit(X).history_) == 4
+
+
+def test_dmvae_tc_term_takes_the_shared_class_out_of_the_private_codes():
+    # ground truth: a shared class (4 values) and a private class per view (3 values);
+    # beta is small so that without the TC term s_m keeps much of the shared class
+    X, y, y_private = make_shared_private(
+        n_samples=1000, n_views=2, n_features=12, n_shared=2, n_private=2, random_state=0
+    )
+    train, test = np.arange(600), np.arange(600, 1000)
+
+    def probes(delta):
+        est = DMVAE(
+            n_shared=4,
+            n_private=4,
+            beta=0.05,
+            gamma=10,
+            delta=delta,
+            discriminator_hidden=64,
+            hidden_layer_sizes=(64,),
+            max_epochs=25,
+            batch_size=64,
+            random_state=0,
+        ).fit(X[train])
+        W = est.transform(X, latents="private", latent_mode="sample").reshape(len(y), 2, -1)
+
+        def acc(labels, m):
+            clf = LogisticRegression(max_iter=1000).fit(W[train, m], labels[train])
+            return clf.score(W[test, m], labels[test])
+
+        shared = np.mean([acc(y, m) for m in range(2)])
+        private = np.mean([acc(y_private[:, m], m) for m in range(2)])
+        return shared, private
+
+    shared_0, private_0 = probes(0.0)
+    shared_tc, private_tc = probes(2.0)
+    assert shared_0 > 0.6  # chance 0.25: without the term s_m carries the shared class
+    assert shared_tc < shared_0 - 0.2  # the TC term removes most of it
+    assert private_tc > 0.6  # chance 0.33: s_m still carries its private class
+    assert private_0 - private_tc < 0.15
 
 
 def test_dmvae_needs_the_expost_sampler():

@@ -145,6 +145,19 @@ class IDMVAEModule(MMVAEPlusModule):
             return self.prior_w[m].sample(n)
         return super().private_prior_sample(m, n)
 
+    def log_prior(self, z):
+        if self.diffusion_prior:
+            raise ValueError(
+                "IDMVAE with diffusion_prior=True has no tractable prior density (latent "
+                "DDPMs), so its joint log-likelihood cannot be estimated."
+            )
+        return super().log_prior(z)
+
+    def private_log_prior(self, m, w):
+        if self.diffusion_prior:
+            self.log_prior(w)  # raises
+        return super().private_log_prior(m, w)
+
     def missing_private(self, m, n):
         if self.diffusion_prior:
             return self.prior_w[m].sample(n)

@@ -40,6 +40,16 @@ class MixtureOfExperts:
         rows = torch.arange(mask.shape[0], device=mask.device)
         return self.family.rsample(enc["expert_loc"][idx, rows], enc["expert_param"][idx, rows])
 
+    def importance_proposal(self, views, mask, K):
+        """``K`` draws from the mixture of the observed experts (an expert picked
+        uniformly per draw) and the mixture's log-density, ``(K, B, D)`` and ``(K, B)``."""
+        enc = self.encode(views, mask)
+        loc, param = enc["expert_loc"], enc["expert_param"]
+        idx = torch.multinomial(mask.float(), K, replacement=True).transpose(0, 1)  # (K, B)
+        rows = torch.arange(mask.shape[0], device=mask.device)
+        z = self.family.rsample(loc[idx, rows], param[idx, rows])
+        return z, mixture_log_prob(z, self.family, loc, param, mask), enc
+
 
 class MMVAEModule(MixtureOfExperts, MultimodalModule):
     def __init__(self, specs, n_latent, view_weights, beta, estimator, K, family):

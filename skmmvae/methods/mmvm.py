@@ -109,6 +109,13 @@ class MMVMModule(MultimodalModule):
         rec, kl = self.terms(views, mask, False, self.alpha)
         return rec - kl
 
+    def importance_proposal(self, views, mask, K):
+        raise ValueError(
+            "MMVM has no joint density: its prior depends on the data (a mixture of the "
+            "views' posteriors) and every view has its own latent, so log-likelihoods "
+            "cannot be estimated."
+        )
+
     def latents(self, views, mask, block, sample):
         if block == "all":
             block = "shared"

@@ -60,6 +60,23 @@ class MoPoEModule(MultimodalModule):
         mu, lv = masked_poe(loc, logvar, sub, self._prior_flags(self.subsets, mask))
         return mu, lv, valid
 
+    def importance_proposal(self, views, mask, K):
+        """``K`` draws from the posterior of Eq. 5.14, the uniform mixture of the
+        products of the sample's observed subsets, and its log-density."""
+        mu, lv, valid = self._subset_posteriors(views, mask)  # (S, B, D), (S, B)
+        if not valid.any(0).all():
+            raise ValueError(
+                "Some samples observe no complete subset of `subsets` among the views "
+                "conditioned on; MoPoE has no posterior for them."
+            )
+        idx = torch.multinomial(valid.transpose(0, 1).float(), K, replacement=True)
+        idx = idx.transpose(0, 1)  # (K, B): one subset per draw
+        rows = torch.arange(mask.shape[0], device=mask.device)
+        z = Normal.rsample(mu[idx, rows], lv[idx, rows])
+        log_q = Normal.log_prob(z.unsqueeze(-3), mu, lv)  # (K, S, B)
+        log_q = torch.where(valid, log_q, float("-inf")).logsumexp(-2)
+        return z, log_q - torch.log(valid.sum(0).to(z.dtype)), None
+
     @staticmethod
     def stratified_choice(valid):
         """One observed subset per sample, one-hot ``(S, B)``, stratified over the batch.

@@ -1,0 +1,740 @@
+"""skmmvae.datasets: generators and loaders, all on bundled data or tiny files written here."""
+
+import gzip
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+
+import skmmvae
+from skmmvae import MultiView, check_views
+from skmmvae.datasets import (
+    load_mimic_cxr,
+    load_mnist,
+    load_tcga,
+    make_multiomics,
+    make_polymnist,
+    make_polymnist_quadrant_mini,
+    read_idx,
+)
+
+QUADRANT_SLICES = {  # label -> (rows, cols) of a 2S x 2S canvas, in units of S
+    0: (slice(0, 1), slice(1, 2)),
+    1: (slice(0, 1), slice(0, 1)),
+    2: (slice(1, 2), slice(0, 1)),
+    3: (slice(1, 2), slice(1, 2)),
+}
+
+
+def outside_quadrant(mask, q):
+    """The part of a square mask outside quadrant ``q``."""
+    half = mask.shape[-1] // 2
+    rows, cols = QUADRANT_SLICES[int(q)]
+    out = mask.copy()
+    out[rows.start * half : rows.stop * half, cols.start * half : cols.stop * half] = False
+    return out
+
+
+# ---------------------------------------------------------------------------------
+# make_polymnist_quadrant_mini
+# ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mini():
+    return make_polymnist_quadrant_mini(n_train=120, n_test=40, return_masks=True, random_state=0)
+
+
+def test_mini_exported():
+    for name in (
+        "make_polymnist_quadrant_mini",
+        "make_polymnist",
+        "make_multiomics",
+        "read_idx",
+        "load_mnist",
+        "load_tcga",
+        "load_mimic_cxr",
+        "make_shared_private",
+    ):
+        assert name in skmmvae.__all__ and hasattr(skmmvae, name)
+        assert name in skmmvae.datasets.__all__
+
+
+def test_mini_shapes_dtypes_ranges(mini):
+    for X, y, q, n in (
+        (mini.X_train, mini.y_train, mini.q_train, 120),
+        (mini.X_test, mini.y_test, mini.q_test, 40),
+    ):
+        assert isinstance(X, MultiView) and X.n_views == 5 and len(X) == n
+        for v in X.views:
+            assert v.shape == (n, 3, 32, 32) and v.dtype == np.float32
+            assert v.min() >= 0.0 and v.max() <= 1.0
+        assert y.shape == (n,) and set(np.unique(y)) <= set(range(10))
+        assert q.shape == (n, 5) and set(np.unique(q)) <= {0, 1, 2, 3}
+        views, mask = check_views(X)
+        assert mask.all()
+    assert len(np.unique(mini.y_train)) == 10 and len(np.unique(mini.q_train)) == 4
+    assert mini.view_names == ["m0", "m1", "m2", "m3", "m4"]
+    assert mini.quadrant_names[0] == "top-right"
+
+
+def test_mini_return_x_y():
+    out = make_polymnist_quadrant_mini(n_train=20, n_test=10, return_X_y=True)
+    assert len(out) == 6 and out[4].shape == (20, 5) and out[5].shape == (10, 5)
+    out = make_polymnist_quadrant_mini(
+        n_train=20, n_test=10, n_views=2, return_X_y=True, return_quadrants=False
+    )
+    assert len(out) == 4 and out[0].n_views == 2
+
+
+def test_mini_deterministic():
+    a = make_polymnist_quadrant_mini(n_train=30, n_test=10, random_state=3)
+    b = make_polymnist_quadrant_mini(n_train=30, n_test=10, random_state=3)
+    c = make_polymnist_quadrant_mini(n_train=30, n_test=10, random_state=4)
+    for va, vb in zip(a.X_train.views + a.X_test.views, b.X_train.views + b.X_test.views):
+        np.testing.assert_array_equal(va, vb)
+    np.testing.assert_array_equal(a.q_train, b.q_train)
+    assert not np.array_equal(a.X_train.views[0], c.X_train.views[0])
+    assert not np.array_equal(a.index_train, c.index_train)
+
+
+def test_mini_digits_shared_disjoint_and_distinct(mini):
+    target = load_digits().target
+    train, test = mini.index_train, mini.index_test
+    assert not set(train.ravel()) & set(test.ravel())
+    np.testing.assert_array_equal(target[train], np.repeat(mini.y_train[:, None], 5, axis=1))
+    np.testing.assert_array_equal(target[test], np.repeat(mini.y_test[:, None], 5, axis=1))
+    # different images of the digit in the views of one sample
+    assert all(len(set(row)) == 5 for row in train)
+
+
+def test_mini_quadrant_label_matches_digit(mini):
+    masks, q = mini.masks_train, mini.q_train
+    assert masks.shape == (120, 5, 32, 32)
+    for i in range(len(q)):
+        for m in range(5):
+            assert masks[i, m].sum() > 5
+            assert not outside_quadrant(masks[i, m], q[i, m]).any()
+
+    # The masks are where the image was inverted: undoing the inversion inside the
+    # mask removes the digit's strokes, so the image becomes smoother (a plain crop).
+    def total_variation(x):
+        return np.abs(np.diff(x, axis=-1)).sum(axis=(1, 2, 3)) + np.abs(np.diff(x, axis=-2)).sum(
+            axis=(1, 2, 3)
+        )
+
+    for m, X in enumerate(mini.X_train.views):
+        restored = np.where(masks[:, m, None], 1.0 - X, X)
+        assert np.all(total_variation(restored) < total_variation(X))
+
+
+def test_mini_backgrounds_differ_per_view(mini):
+    specs = [tuple(sorted(s.items())) for s in mini.backgrounds]
+    assert len(set(specs)) == 5
+    colour = np.array([v.mean(axis=(0, 2, 3)) for v in mini.X_train.views])
+    texture = np.array([np.abs(np.diff(v, axis=3)).mean() for v in mini.X_train.views])
+    for a in range(5):
+        for b in range(a + 1, 5):
+            gap = np.abs(colour[a] - colour[b]).sum() + abs(texture[a] - texture[b])
+            assert gap > 0.005, (a, b)
+
+
+def test_mini_defaults():
+    data = make_polymnist_quadrant_mini()
+    assert len(data.X_train) == 3000 and len(data.X_test) == 1000
+    assert data.X_train.views[4].shape == (3000, 3, 32, 32)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"n_train": 0},
+        {"n_test": -1},
+        {"n_views": 0},
+        {"n_train": 2.5},
+        {"test_size": 0.0},
+        {"test_size": 1.0},
+        {"test_size": 0.99},
+        {"threshold": 1.5},
+    ],
+)
+def test_mini_bad_parameters(kwargs):
+    with pytest.raises(ValueError):
+        make_polymnist_quadrant_mini(**kwargs)
+
+
+def test_mini_needs_pillow(monkeypatch):
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    with pytest.raises(ImportError, match="pip install pillow"):
+        make_polymnist_quadrant_mini(n_train=5, n_test=5)
+
+
+# ---------------------------------------------------------------------------------
+# make_polymnist
+# ---------------------------------------------------------------------------------
+
+COLOURS = np.array(
+    [[0.2, 0.4, 0.6], [0.9, 0.1, 0.3], [0.5, 0.5, 0.5], [0.1, 0.8, 0.2], [0.7, 0.6, 0.1]]
+)
+
+
+@pytest.fixture(scope="module")
+def fake_mnist():
+    rng = np.random.RandomState(0)
+    images = np.zeros((40, 28, 28), dtype=np.uint8)
+    for i in range(40):
+        r, c = rng.randint(4, 14, size=2)
+        images[i, r : r + 10, c : c + 10] = rng.randint(150, 256)
+        images[i, r + 3 : r + 5, c + 3 : c + 5] = 100  # a grey patch below threshold 128
+    labels = np.arange(40) % 4
+    backgrounds = [np.ones((70, 75, 3)) * c for c in COLOURS]
+    return images, labels, backgrounds
+
+
+def check_pairing(data, labels, n_views=5):
+    for m in range(n_views):
+        np.testing.assert_array_equal(labels[data.index[:, m]], data.y)
+
+
+def test_make_polymnist_original(fake_mnist):
+    images, labels, bgs = fake_mnist
+    data = make_polymnist(images, labels, bgs, return_masks=True, random_state=0)
+    assert data.variant == "original" and data.quadrants is None and data.offsets is None
+    assert len(data.X) == 40 and data.X.n_views == 5
+    check_pairing(data, labels)
+    for m in range(5):
+        # one round: every image used exactly once per view
+        np.testing.assert_array_equal(np.sort(data.index[:, m]), np.arange(40))
+        img = data.X.views[m]
+        assert img.shape == (40, 3, 28, 28) and img.dtype == np.float32
+        mask = images[data.index[:, m]] > 128
+        np.testing.assert_array_equal(data.masks[:, m], mask)
+        expected = np.where(
+            mask[:, None], 1 - COLOURS[m][:, None, None], COLOURS[m][:, None, None]
+        )
+        np.testing.assert_allclose(img, expected, atol=1e-6)
+    # the views of a tuple use different images of the same digit (10 per class here)
+    assert np.mean([len(set(row)) > 1 for row in data.index]) > 0.9
+
+
+def test_make_polymnist_translated(fake_mnist):
+    images, labels, bgs = fake_mnist
+    data = make_polymnist(
+        images, labels, bgs, variant="translated", n_views=3, return_masks=True, random_state=1
+    )
+    assert data.offsets.shape == (40, 3, 2) and data.quadrants is None
+    assert data.offsets.min() >= 0 and data.offsets.max() <= 28 - 21
+    assert len(np.unique(data.offsets)) > 3
+    check_pairing(data, labels, n_views=3)
+    for i in range(40):
+        for m in range(3):
+            r, c = data.offsets[i, m]
+            outside = data.masks[i, m].copy()
+            outside[r : r + 21, c : c + 21] = False
+            assert data.masks[i, m].any() and not outside.any()
+            img, mask = data.X.views[m][i], data.masks[i, m]
+            np.testing.assert_allclose(
+                img[:, mask], (1 - COLOURS[m])[:, None].repeat(mask.sum(), 1), atol=1e-6
+            )
+
+
+def test_make_polymnist_quadrant_channel_rules(fake_mnist):
+    images, labels, bgs = fake_mnist
+    data = make_polymnist(
+        images, labels, bgs, variant="quadrant", return_masks=True, random_state=2
+    )
+    assert data.X.views[0].shape == (40, 3, 64, 64)
+    assert data.quadrants.shape == (40, 5) and set(np.unique(data.quadrants)) == {0, 1, 2, 3}
+    check_pairing(data, labels)
+    for m in range(5):
+        img, masks = data.X.views[m], data.masks[:, m]
+        for i in range(40):
+            assert masks[i].any()
+            assert not outside_quadrant(masks[i], data.quadrants[i, m]).any()
+        inside = np.moveaxis(img, 1, -1)[masks]  # (k, 3) pixels inside the digit
+        outside = np.moveaxis(img, 1, -1)[~masks]
+        np.testing.assert_allclose(outside, np.broadcast_to(COLOURS[m], outside.shape), atol=1e-6)
+        if m == 0:
+            assert np.all(inside[:, 1:] == 0) and np.all(inside[:, 0] >= 16 / 255)
+        elif m == 4:
+            assert np.all(inside[:, :2] == 0) and np.all(inside[:, 2] >= 16 / 255)
+        else:
+            np.testing.assert_allclose(
+                inside, np.broadcast_to(1 - COLOURS[m], inside.shape), atol=1e-6
+            )
+
+
+def test_bilinear_resize_matches_torch():
+    import torch
+
+    from skmmvae.datasets._utils import _resize_bilinear
+
+    x = np.random.RandomState(0).rand(3, 28, 28).astype(np.float32)
+    for size in ((32, 32), (21, 21), (16, 16)):
+        expected = torch.nn.functional.interpolate(
+            torch.from_numpy(x)[:, None], size=size, mode="bilinear", align_corners=False
+        )[:, 0].numpy()
+        np.testing.assert_allclose(_resize_bilinear(x, size), expected, atol=1e-5)
+
+
+def test_make_polymnist_sizes_dtype_determinism(fake_mnist):
+    images, labels, bgs = fake_mnist
+    more = make_polymnist(images, labels, bgs, n_views=2, n_samples=100, random_state=0)
+    assert len(more.X) == 100
+    check_pairing(more, labels, n_views=2)
+    fewer = make_polymnist(images, labels, bgs, n_views=2, n_samples=12, random_state=0)
+    assert len(fewer.X) == 12
+    grouped = make_polymnist(images, labels, bgs, n_views=2, shuffle=False, random_state=0)
+    assert np.all(np.diff(grouped.y) >= 0)
+    as_uint8 = make_polymnist(images, labels, bgs, n_views=2, dtype=np.uint8, random_state=0)
+    as_float = make_polymnist(images, labels, bgs, n_views=2, random_state=0)
+    assert as_uint8.X.views[0].dtype == np.uint8
+    np.testing.assert_allclose(
+        as_uint8.X.views[0] / 255.0, as_float.X.views[0], atol=0.5 / 255 + 1e-6
+    )
+    again = make_polymnist(images, labels, bgs, n_views=2, random_state=0)
+    other = make_polymnist(images, labels, bgs, n_views=2, random_state=1)
+    np.testing.assert_array_equal(again.X.views[1], as_float.X.views[1])
+    assert not np.array_equal(other.index, again.index)
+
+
+def test_make_polymnist_background_files(fake_mnist, tmp_path):
+    from PIL import Image
+
+    images, labels, _ = fake_mnist
+    rng = np.random.RandomState(0)
+    paths = []
+    for m in range(3):
+        path = tmp_path / f"bg{m}.png"
+        Image.fromarray(rng.randint(0, 256, size=(40, 50, 3)).astype(np.uint8)).save(path)
+        paths.append(path)
+    (tmp_path / "notes.txt").write_text("not an image")
+    from_dir = make_polymnist(images, labels, tmp_path, n_views=3, random_state=0)
+    from_list = make_polymnist(images, labels, [str(p) for p in paths], n_views=3, random_state=0)
+    arrays = [np.asarray(Image.open(p)) for p in paths]
+    from_arrays = make_polymnist(images, labels, arrays, n_views=3, random_state=0)
+    for a, b, c in zip(from_dir.X.views, from_list.X.views, from_arrays.X.views):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+
+
+def test_make_polymnist_errors(fake_mnist, tmp_path):
+    images, labels, bgs = fake_mnist
+    with pytest.raises(ValueError, match="variant"):
+        make_polymnist(images, labels, bgs, variant="rotated")
+    with pytest.raises(ValueError, match="background"):
+        make_polymnist(images, labels, bgs[:2], n_views=3)
+    with pytest.raises(ValueError, match="smaller than"):
+        make_polymnist(images, labels, [np.zeros((60, 80, 3))] * 5, variant="quadrant")
+    with pytest.raises(ValueError, match="smaller than"):
+        make_polymnist(images, labels, [np.zeros((20, 40, 3))] * 5)
+    with pytest.raises(ValueError, match="RGB"):
+        make_polymnist(images, labels, [np.zeros((40, 40))] * 5)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        make_polymnist(images, labels, [np.full((40, 40, 3), 2.0)] * 5)
+    with pytest.raises(ValueError, match="shape"):
+        make_polymnist(images[0], labels, bgs)
+    with pytest.raises(ValueError, match="labels"):
+        make_polymnist(images, labels[:5], bgs)
+    with pytest.raises(ValueError, match="0-255"):
+        make_polymnist(images.astype(float) * 2, labels, bgs)
+    with pytest.raises(FileNotFoundError):
+        make_polymnist(images, labels, [tmp_path / "missing.jpg"] * 5)
+    with pytest.raises(FileNotFoundError):
+        make_polymnist(images, labels, str(tmp_path / "no_dir"))
+    with pytest.raises(TypeError):
+        make_polymnist(images, labels, 3)
+    with pytest.raises(ValueError, match="dtype"):
+        make_polymnist(images, labels, bgs, dtype=np.int32)
+    with pytest.raises(ValueError, match="n_samples"):
+        make_polymnist(images, labels, bgs, n_samples=0)
+
+
+# ---------------------------------------------------------------------------------
+# read_idx / load_mnist
+# ---------------------------------------------------------------------------------
+
+IDX_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D}
+
+
+def write_idx(path, array, compress=False):
+    array = np.asarray(array)
+    header = bytes([0, 0, IDX_CODES[array.dtype.type], array.ndim])
+    header += np.asarray(array.shape, dtype=">u4").tobytes()
+    payload = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+    opener = gzip.open if compress else open
+    with opener(path, "wb") as f:
+        f.write(payload)
+
+
+def test_read_idx_round_trip(tmp_path):
+    rng = np.random.RandomState(0)
+    images = rng.randint(0, 256, size=(6, 28, 28)).astype(np.uint8)
+    write_idx(tmp_path / "raw", images)
+    write_idx(tmp_path / "packed.gz", images, compress=True)
+    write_idx(tmp_path / "nogzsuffix", images, compress=True)  # detected by content
+    for name in ("raw", "packed.gz", "nogzsuffix"):
+        out = read_idx(tmp_path / name)
+        assert out.dtype == np.uint8
+        np.testing.assert_array_equal(out, images)
+    for dtype in (np.int16, np.int32, np.float32):
+        values = rng.randn(3, 4).astype(dtype) * 100
+        write_idx(tmp_path / "typed", values)
+        out = read_idx(tmp_path / "typed")
+        assert out.dtype == dtype and out.dtype.isnative
+        np.testing.assert_array_equal(out, values)
+
+
+def test_read_idx_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_idx(tmp_path / "absent")
+    (tmp_path / "text").write_bytes(b"hello world, not an idx file")
+    with pytest.raises(ValueError, match="not an IDX file"):
+        read_idx(tmp_path / "text")
+    (tmp_path / "code").write_bytes(bytes([0, 0, 0x42, 1, 0, 0, 0, 1, 7]))
+    with pytest.raises(ValueError, match="type code"):
+        read_idx(tmp_path / "code")
+    write_idx(tmp_path / "full", np.arange(10, dtype=np.uint8))
+    (tmp_path / "short").write_bytes((tmp_path / "full").read_bytes()[:-3])
+    with pytest.raises(ValueError, match="truncated"):
+        read_idx(tmp_path / "short")
+    (tmp_path / "badgz").write_bytes(b"\x1f\x8b" + b"garbage")
+    with pytest.raises(ValueError, match="gzip"):
+        read_idx(tmp_path / "badgz")
+    (tmp_path / "empty").write_bytes(b"")
+    with pytest.raises(ValueError):
+        read_idx(tmp_path / "empty")
+
+
+def test_load_mnist_dir_and_npz(tmp_path):
+    rng = np.random.RandomState(1)
+    arrays = {
+        "x_train": rng.randint(0, 256, size=(8, 28, 28)).astype(np.uint8),
+        "y_train": rng.randint(0, 10, size=8).astype(np.uint8),
+        "x_test": rng.randint(0, 256, size=(3, 28, 28)).astype(np.uint8),
+        "y_test": rng.randint(0, 10, size=3).astype(np.uint8),
+    }
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    write_idx(folder / "train-images-idx3-ubyte.gz", arrays["x_train"], compress=True)
+    write_idx(folder / "train-labels-idx1-ubyte", arrays["y_train"])
+    write_idx(folder / "t10k-images.idx3-ubyte", arrays["x_test"])
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", arrays["y_test"], compress=True)
+    np.savez(tmp_path / "mnist.npz", **arrays)
+    for source in (folder, tmp_path / "mnist.npz"):
+        data = load_mnist(source)
+        for key, value in arrays.items():
+            np.testing.assert_array_equal(data[key], value)
+    # errors
+    with pytest.raises(FileNotFoundError):
+        load_mnist(tmp_path / "nowhere")
+    os.remove(folder / "t10k-labels-idx1-ubyte.gz")
+    with pytest.raises(FileNotFoundError, match="t10k-labels"):
+        load_mnist(folder)
+    np.savez(tmp_path / "partial.npz", x_train=arrays["x_train"])
+    with pytest.raises(ValueError, match="y_train"):
+        load_mnist(tmp_path / "partial.npz")
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    with pytest.raises(ValueError):
+        load_mnist(tmp_path / "junk.npz")
+    np.savez(tmp_path / "mismatch.npz", **{**arrays, "y_test": arrays["y_train"]})
+    with pytest.raises(ValueError, match="y_test"):
+        load_mnist(tmp_path / "mismatch.npz")
+
+
+# ---------------------------------------------------------------------------------
+# make_multiomics
+# ---------------------------------------------------------------------------------
+
+
+def test_make_multiomics_structure():
+    data = make_multiomics(n_samples=300, n_views=3, n_features=20, random_state=0)
+    X = data.X
+    assert X.n_views == 3 and [v.shape for v in X.views] == [(300, 20)] * 3
+    views, mask = check_views(X)
+    assert mask.any(axis=1).all()  # never all views missing
+    assert 0.1 < (~mask).mean() < 0.3
+    for v, observed in zip(X.views, mask.T):
+        assert np.isnan(v[~observed]).all() and np.isfinite(v[observed]).all()
+    assert set(np.unique(data.y)) == {-1, 0, 1}
+    assert data.event.dtype.kind == "i" and set(np.unique(data.event)) <= {0, 1}
+    assert np.all(data.time >= 1)
+    assert 0.1 < (data.event == 0).mean() < 0.3
+    unlabelled = data.y == -1
+    assert 0.02 < unlabelled.mean() < 0.25
+    np.testing.assert_array_equal(unlabelled, (data.event == 0) & (data.time < 365))
+    np.testing.assert_array_equal(data.y == 1, (data.event == 1) & (data.time <= 365))
+    assert data.view_names == ["mRNA", "methylation", "miRNA"]
+    assert data.risk.shape == (300,) and data.latent_shared.shape == (300, 4)
+    # principal-component-like columns: decreasing variance, uncorrelated (before missing)
+    full = make_multiomics(n_samples=300, n_features=10, missing_rate=0, random_state=0)
+    variances = full.X.views[0].var(axis=0)
+    assert np.all(np.diff(variances) <= 1e-9)
+    corr = np.corrcoef(full.X.views[0].T)
+    assert np.abs(corr - np.eye(10)).max() < 1e-6
+
+
+def test_make_multiomics_options_and_determinism():
+    a = make_multiomics(n_samples=50, n_features=[5, 6], n_views=2, random_state=1)
+    b = make_multiomics(n_samples=50, n_features=[5, 6], n_views=2, random_state=1)
+    c = make_multiomics(n_samples=50, n_features=[5, 6], n_views=2, random_state=2)
+    assert [v.shape[1] for v in a.X.views] == [5, 6]
+    np.testing.assert_array_equal(a.X.views[1], b.X.views[1])
+    np.testing.assert_array_equal(a.y, b.y)
+    assert not np.array_equal(a.time, c.time)
+    none = make_multiomics(
+        n_samples=60, n_features=5, missing_rate=0, censored_rate=0, random_state=0
+    )
+    assert np.all(none.event == 1) and not np.isnan(none.X.views[0]).any()
+    assert set(np.unique(none.y)) <= {0, 1}
+
+
+def test_make_multiomics_label_is_predictable():
+    data = make_multiomics(n_samples=400, n_features=20, random_state=0)
+    labelled = data.y >= 0
+    X = np.hstack([np.nan_to_num(v) for v in data.X.views])[labelled]
+    y = data.y[labelled]
+    clf = LogisticRegression(C=0.1, max_iter=1000)
+    auc = cross_val_score(clf, X, y, cv=5, scoring="roc_auc").mean()
+    accuracy = cross_val_score(clf, X, y, cv=5).mean()
+    majority = max(y.mean(), 1 - y.mean())
+    assert auc > 0.72
+    assert accuracy > majority + 0.05
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"n_samples": 10, "n_features": 20},
+        {"missing_rate": 1.0},
+        {"censored_rate": -0.1},
+        {"n_views": 2, "n_features": [5, 5, 5]},
+        {"n_views": 0},
+        {"noise": -1},
+        {"median_survival": 0},
+    ],
+)
+def test_make_multiomics_bad_parameters(kwargs):
+    with pytest.raises(ValueError):
+        make_multiomics(**{"n_samples": 40, "n_features": 5, **kwargs})
+
+
+# ---------------------------------------------------------------------------------
+# load_tcga
+# ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tcga_dir(tmp_path):
+    rng = np.random.RandomState(0)
+    ids = [f"TCGA-{i:02d}" for i in range(8)]
+    mrna = pd.DataFrame(rng.randn(8, 4), index=ids, columns=[f"pc{j}" for j in range(4)])
+    mirna_ids = ids[3:] + ["TCGA-99"]  # 0-2 miss miRNA, 99 has only miRNA
+    mirna = pd.DataFrame(rng.randn(6, 3), index=mirna_ids, columns=["a", "b", "c"])
+    mirna.loc["TCGA-04"] = np.nan  # an empty row is a missing view too
+    mrna.rename_axis("sample").to_csv(tmp_path / "mRNA.csv")
+    mirna.rename_axis("sample").to_csv(tmp_path / "miRNA.csv")
+    labels = pd.DataFrame(
+        {
+            "OS.time": [100, 500, 200, 400, 50, 800, np.nan, 365, 10],
+            "OS": [1, 1, 0, 0, 1, 0, np.nan, 0, 1],
+        },
+        index=ids + ["TCGA-77"],  # 77 has no view and is dropped; 99 has no label
+    )
+    labels.rename_axis("sample").to_csv(tmp_path / "labels.csv")
+    return tmp_path
+
+
+def test_load_tcga(tcga_dir):
+    data = load_tcga(tcga_dir)
+    assert data.view_names == ["mRNA", "miRNA"]
+    assert list(data.sample_ids) == [f"TCGA-{i:02d}" for i in range(8)] + ["TCGA-99"]
+    assert [v.shape for v in data.X.views] == [(9, 4), (9, 3)]
+    _, mask = check_views(data.X)
+    np.testing.assert_array_equal(mask[:, 1], [0, 0, 0, 1, 0, 1, 1, 1, 1])
+    np.testing.assert_array_equal(mask[:, 0], [1] * 8 + [0])
+    # 100d died, 500d died (after a year), 200d censored, 400d censored, 50d died,
+    # 800d censored, unknown, censored at 365d, no label
+    np.testing.assert_array_equal(data.y, [1, 0, -1, 0, 1, 0, -1, 0, -1])
+    assert np.isnan(data.time[-1]) and data.feature_names[1] == ["a", "b", "c"]
+    only = load_tcga(tcga_dir, views=["miRNA"])
+    assert only.X.n_views == 1 and len(only.X) == 5
+
+
+def test_load_tcga_label_column(tcga_dir):
+    pd.DataFrame(
+        {"Label": [1, 0, None, 1, -1, 0, 0, 1]}, index=[f"TCGA-{i:02d}" for i in range(8)]
+    ).to_csv(tcga_dir / "labels.csv")
+    data = load_tcga(tcga_dir)
+    np.testing.assert_array_equal(data.y, [1, 0, -1, 1, -1, 0, 0, 1, -1])
+    assert np.isnan(data.time).all()
+
+
+def test_load_tcga_errors(tcga_dir, tmp_path_factory):
+    with pytest.raises(FileNotFoundError):
+        load_tcga(tcga_dir / "nope")
+    with pytest.raises(FileNotFoundError, match="labels.csv"):
+        load_tcga(tmp_path_factory.mktemp("empty"))
+    with pytest.raises(FileNotFoundError, match="CNV"):
+        load_tcga(tcga_dir, views=["CNV"])
+    with pytest.raises(ValueError, match="time column"):
+        load_tcga(tcga_dir, labels_file="miRNA.csv", views=["mRNA"])
+    with pytest.raises(ValueError, match="not in"):
+        load_tcga(tcga_dir, time_col="days")
+    bad = pd.read_csv(tcga_dir / "mRNA.csv", index_col=0)
+    bad["pc1"] = bad["pc1"].astype(str) + "x"
+    bad.to_csv(tcga_dir / "text.csv")
+    with pytest.raises(ValueError, match="non-numeric"):
+        load_tcga(tcga_dir, views=["text"])
+    part = pd.read_csv(tcga_dir / "mRNA.csv", index_col=0)
+    part.iloc[2, 1] = np.nan
+    part.to_csv(tcga_dir / "part.csv")
+    with pytest.raises(ValueError, match="impute"):
+        load_tcga(tcga_dir, views=["part"])
+    dup = pd.read_csv(tcga_dir / "mRNA.csv")
+    pd.concat([dup, dup.iloc[:1]]).to_csv(tcga_dir / "dup.csv", index=False)
+    with pytest.raises(ValueError, match="repeats"):
+        load_tcga(tcga_dir, views=["dup"])
+    labels = pd.read_csv(tcga_dir / "labels.csv", index_col=0)
+    labels["OS"] = labels["OS"] * 2
+    labels.to_csv(tcga_dir / "labels.csv")
+    with pytest.raises(ValueError, match="0/1"):
+        load_tcga(tcga_dir, views=["mRNA"])
+    with pytest.raises(ValueError, match="views"):
+        load_tcga(tcga_dir, views="mRNA")
+
+
+# ---------------------------------------------------------------------------------
+# load_mimic_cxr
+# ---------------------------------------------------------------------------------
+
+LABELS = [
+    "Atelectasis",
+    "Cardiomegaly",
+    "Consolidation",
+    "Edema",
+    "Enlarged Cardiomediastinum",
+    "Fracture",
+    "Lung Lesion",
+    "Lung Opacity",
+    "No Finding",
+    "Pleural Effusion",
+    "Pleural Other",
+    "Pneumonia",
+    "Pneumothorax",
+    "Support Devices",
+]
+
+
+def write_jpeg(root, subject, study, dicom, value, size=(24, 20)):
+    from PIL import Image
+
+    folder = root / "files" / f"p{str(subject)[:2]}" / f"p{subject}" / f"s{study}"
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.new("L", size, color=value).save(folder / f"{dicom}.jpg", quality=95)
+
+
+@pytest.fixture
+def mimic_root(tmp_path):
+    rows = [  # dicom, subject, study, position, grey value
+        ("d1", 10000032, 50000001, "PA", 200),
+        ("d2", 10000032, 50000001, "LATERAL", 50),
+        ("d3", 10000032, 50000001, "PA", 10),  # second frontal: ignored
+        ("d4", 11000001, 50000002, "AP", 120),  # no lateral
+        ("d5", 12000002, 50000003, "LL", 90),  # no frontal
+        ("d6", 12000002, 50000003, "LAO", 30),  # other position: ignored
+        ("d7", 13000003, 50000004, "LAO", 30),  # study with no usable view: dropped
+    ]
+    for dicom, subject, study, _, value in rows:
+        write_jpeg(tmp_path, subject, study, dicom, value)
+    pd.DataFrame(
+        [r[:4] for r in rows], columns=["dicom_id", "subject_id", "study_id", "ViewPosition"]
+    ).to_csv(tmp_path / "mimic-cxr-2.0.0-metadata.csv", index=False)
+    chex = pd.DataFrame(np.nan, index=range(2), columns=LABELS)
+    chex.insert(0, "study_id", [50000001, 50000002])
+    chex.insert(0, "subject_id", [10000032, 11000001])
+    chex.loc[0, "No Finding"] = 1.0
+    chex.loc[1, "Edema"] = -1.0
+    chex.loc[1, "Pneumonia"] = 0.0
+    chex.to_csv(tmp_path / "mimic-cxr-2.0.0-chexpert.csv", index=False)
+    pd.DataFrame(
+        {
+            "dicom_id": [r[0] for r in rows],
+            "study_id": [r[2] for r in rows],
+            "subject_id": [r[1] for r in rows],
+            "split": ["train", "train", "train", "test", "train", "train", "validate"],
+        }
+    ).to_csv(tmp_path / "mimic-cxr-2.0.0-split.csv", index=False)
+    return tmp_path
+
+
+def test_load_mimic_cxr(mimic_root):
+    data = load_mimic_cxr(mimic_root, image_size=8)
+    assert data.view_names == ["frontal", "lateral"] and data.label_names == LABELS
+    np.testing.assert_array_equal(data.study_ids, [50000001, 50000002, 50000003])
+    np.testing.assert_array_equal(data.subject_ids, [10000032, 11000001, 12000002])
+    frontal, lateral = data.X.views
+    assert frontal.shape == (3, 1, 8, 8) and frontal.dtype == np.float32
+    _, mask = check_views(data.X)
+    np.testing.assert_array_equal(mask, [[1, 1], [1, 0], [0, 1]])
+    np.testing.assert_allclose(frontal[0], 200 / 255, atol=0.02)  # first PA, not d3
+    np.testing.assert_allclose(lateral[0], 50 / 255, atol=0.02)
+    np.testing.assert_allclose(frontal[1], 120 / 255, atol=0.02)
+    np.testing.assert_allclose(lateral[2], 90 / 255, atol=0.02)
+    assert np.isnan(lateral[1]).all() and np.isnan(frontal[2]).all()
+    assert data.labels.shape == (3, 14)
+    assert data.labels[0, LABELS.index("No Finding")] == 1
+    assert data.labels[1, LABELS.index("Edema")] == -1
+    assert data.labels[1, LABELS.index("Pneumonia")] == 0
+    assert np.isnan(data.labels[0, 0]) and np.isnan(data.labels[2]).all()
+    assert list(data.dicom_ids[1]) == ["d4", None]
+    assert data.frame.shape[0] == 3 and "No Finding" in data.frame
+
+
+def test_load_mimic_cxr_options(mimic_root):
+    data = load_mimic_cxr(mimic_root, image_size=4, labels=["Edema", "No Finding"])
+    assert data.labels.shape == (3, 2) and data.labels[1, 0] == -1
+    assert len(load_mimic_cxr(mimic_root, image_size=4, max_studies=1).X) == 1
+    test = load_mimic_cxr(mimic_root, image_size=4, split="test")
+    np.testing.assert_array_equal(test.study_ids, [50000002])
+    both = load_mimic_cxr(mimic_root, image_size=4, split=["train", "test"], n_jobs=2)
+    assert len(both.X) == 3
+    # a missing image file: raise, or skip (the view becomes missing)
+    os.remove(mimic_root / "files" / "p10" / "p10000032" / "s50000001" / "d2.jpg")
+    with pytest.raises(FileNotFoundError, match="d2.jpg"):
+        load_mimic_cxr(mimic_root, image_size=4)
+    skipped = load_mimic_cxr(mimic_root, image_size=4, on_missing_file="skip")
+    assert np.isnan(skipped.X.views[1][0]).all() and skipped.dicom_ids[0, 1] is None
+
+
+def test_load_mimic_cxr_errors(mimic_root, tmp_path_factory):
+    with pytest.raises(FileNotFoundError):
+        load_mimic_cxr(mimic_root / "absent")
+    with pytest.raises(FileNotFoundError, match="metadata"):
+        load_mimic_cxr(tmp_path_factory.mktemp("empty"))
+    with pytest.raises(ValueError, match="unknown label"):
+        load_mimic_cxr(mimic_root, labels=["Flu"])
+    with pytest.raises(ValueError, match="split"):
+        load_mimic_cxr(mimic_root, split="dev")
+    with pytest.raises(ValueError, match="image_size"):
+        load_mimic_cxr(mimic_root, image_size=0)
+    with pytest.raises(ValueError, match="on_missing_file"):
+        load_mimic_cxr(mimic_root, on_missing_file="ignore")
+    meta = pd.read_csv(mimic_root / "mimic-cxr-2.0.0-metadata.csv")
+    meta.drop(columns="ViewPosition").to_csv(
+        mimic_root / "mimic-cxr-2.0.0-metadata.csv", index=False
+    )
+    with pytest.raises(ValueError, match="ViewPosition"):
+        load_mimic_cxr(mimic_root)
+    meta.to_csv(mimic_root / "mimic-cxr-2.0.0-metadata.csv", index=False)
+    os.remove(mimic_root / "mimic-cxr-2.0.0-split.csv")
+    with pytest.raises(FileNotFoundError, match="split"):
+        load_mimic_cxr(mimic_root, split="train")
+    os.remove(mimic_root / "mimic-cxr-2.0.0-chexpert.csv")
+    with pytest.raises(FileNotFoundError, match="chexpert"):
+        load_mimic_cxr(mimic_root)
