@@ -99,3 +99,40 @@ def test_fit_command_reports_bad_input_clearly(tmp_path, capsys):
     (tmp_path / "v.json").write_text("{}")
     assert main(["fit", npy, str(tmp_path / "v.json")]) == 2
     assert "unsupported file type" in capsys.readouterr().err
+
+
+def test_demo_reports_both_methods_and_writes_pngs(tmp_path):
+    from skmmvae.demo import run_demo
+
+    out = io.StringIO()
+    rows = run_demo(
+        str(tmp_path),
+        n_train=120,
+        n_test=60,
+        n_views=2,
+        max_epochs=1,
+        hidden_layer_sizes=(16,),
+        classifier_epochs=1,
+        stream=out,
+        progress=False,
+    )
+    assert set(rows) == {"IDMVAE", "MMVAE+"}
+    for row in rows.values():
+        assert 0 <= row["z->digit"] <= 1 and 0 <= row["uncond coh"] <= 1
+    text = out.getvalue()
+    assert "| IDMVAE |" in text and "| MMVAE+ |" in text
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert "results.md" in written and "idmvae_cross_generation.png" in written
+    assert "mmvaeplus_latent_map.png" in written and "idmvae_samples.png" in written
+
+
+def test_progress_bar_reports_epochs():
+    from skmmvae import MVAE, make_shared_private
+    from skmmvae.demo import ProgressBar
+
+    X, _, _ = make_shared_private(n_samples=40, n_views=2, n_features=3, random_state=0)
+    stream = io.StringIO()
+    bar = ProgressBar(2, "MVAE", stream=stream, width=10)
+    MVAE(n_latent=2, max_epochs=2, callbacks=[("bar", bar)], random_state=0).fit(X)
+    text = stream.getvalue()
+    assert "epoch 1/2" in text and "[##########] epoch 2/2" in text and text.endswith("\n")
