@@ -10,15 +10,15 @@ data of the paper (``make_polymnist(..., variant="quadrant")``: MNIST digits at 
 on a 64x64 canvas), built from your MNIST files (IDX folder or ``mnist.npz``) and one
 background photo per view. The data are seeded by the run's seed.
 
-Methods. MVAE, MMVAE, MoPoE, MMVM (one latent of n_shared + n_private dimensions,
-as MMVAE+ compared them), MMVAEPlus, PrivateSharedVAE, DMVAE (n_shared + n_private
-per view), and IDMVAE with the paper's settings (``IDMVAE.from_preset(
-"polymnist-quadrant")``: beta 2.5, lambda1 80, lambda2 20, Adam lr 5e-4, batch 128)
-and its ablations: lambda1 = 0 (no CrossMI), lambda2 = 0 (no GenAug), + diffusion
-priors. Every method gets the same networks, likelihood (Laplace), latent sizes,
-epochs, batch size and learning rate, and beta 2.5 (the paper's MMVAE+ default),
-except DMVAE, whose beta / gamma / delta mean other things and keep the library's
-defaults.
+Methods. MVAE, MMVAE, MoPoE and MMVM (one latent of n_shared + n_private
+dimensions: the size of z and one w together), MMVAEPlus, PrivateSharedVAE and DMVAE
+(z of n_shared, each w_m of n_private dimensions), and IDMVAE with the paper's
+settings (``IDMVAE.from_preset("polymnist-quadrant")``: beta 2.5, lambda1 80,
+lambda2 20, Adam lr 5e-4, batch 128) and its ablations: lambda1 = 0 (no CrossMI),
+lambda2 = 0 (no GenAug), + diffusion priors. Every method gets the same networks,
+likelihood (Laplace), latent sizes, epochs, batch size and learning rate, and beta
+2.5 (the paper's MMVAE+ default), except DMVAE, whose beta / gamma / delta mean
+other things and keep the library's defaults.
 
 Table 1 (latent classification). A LogisticRegression probe is fitted on the
 latents of the training tuples and scored on those of the test tuples, per view and
@@ -28,7 +28,8 @@ one posterior draw (the paper's protocol; ``--probe-latents mean`` for means).
 Chance: 0.10 (digit), 0.25 (quadrant).
 
 Table 2 (coherence). Evaluation CNNs (``metrics.ImageClassifier``), one per view and
-label, are trained on the real training images. Gen(z_{s,q}, w_{t,p}): z drawn from
+label, are trained on real images of the training digits (mini data: 10000 tuples of
+their own, ``--clf-train``). Gen(z_{s,q}, w_{t,p}): z drawn from
 the posterior of view s alone, w_t from its prior, decoded into view t; the digit
 of view s should survive (high) and the quadrant of view t should not (0.25). Self:
 s = t; cross: s != t (the cross quadrant is near 0.25 for every method by
@@ -37,8 +38,11 @@ decoded into view s; the digit should be random (0.10) and the quadrant kept (hi
 Unconditional: one prior z, an independent prior w per view; the share of tuples
 whose views all show the same digit. Generations are the decoders' means.
 
-The CPU default is small (3 views, 1000 training tuples, MLP (256,) networks, 10
-epochs, one seed; about 30 minutes on 2 cores):
+The CPU default is small: 3 views, 1000 training and 500 test tuples, MLP (256,)
+networks, 50 epochs, one seed. On 2 idle cores an epoch of all eleven models takes
+about 11 s (0.4 s MoPoE to 1.5 s IDMVAE + diffusion priors), so the run takes about
+15 minutes (10 training, 5 for the evaluation CNNs, MMVM's and DMVAE's ex-post
+mixtures and the metrics); more on a shared machine:
 
     python benchmarks/polymnist_quadrant.py --out benchmarks/results/polymnist_quadrant.md
 
@@ -152,12 +156,21 @@ TABLE2 = [
 
 # ---- data ----------------------------------------------------------------------------
 def load_data(args, seed):
-    """Train/test tuples as a dict: X_train, X_test (MultiView), y_* (digit), q_* (quadrant)."""
+    """Train/test tuples as a dict: X_train, X_test (MultiView), y_* (digit), q_* (quadrant),
+    and X_clf, y_clf, q_clf: the training tuples of the evaluation classifiers."""
+    keys = ("X_train", "X_test", "y_train", "y_test", "q_train", "q_test")
     if args.mnist is None:
         d = make_polymnist_quadrant_mini(
             args.n_train, args.n_test, args.n_views, random_state=seed
         )
-        return {k: d[k] for k in ("X_train", "X_test", "y_train", "y_test", "q_train", "q_test")}
+        out = {k: d[k] for k in keys}
+        # The classifiers get their own, larger set of training tuples: the same seed splits
+        # the digit images the same way, so they show only training digits (checked).
+        c = make_polymnist_quadrant_mini(args.clf_train, 1, args.n_views, random_state=seed)
+        if np.isin(c.index_train, d.index_test).any():
+            raise RuntimeError("the classifiers' tuples share digit images with the test split")
+        out["X_clf"], out["y_clf"], out["q_clf"] = c.X_train, c.y_train, c.q_train
+        return out
     mnist = load_mnist(args.mnist)
     rng = np.random.RandomState(seed)
     out = {}
@@ -172,6 +185,11 @@ def load_data(args, seed):
             random_state=rng,
         )
         out[f"X_{split}"], out[f"y_{split}"], out[f"q_{split}"] = d.X, d.y, d.quadrants
+    rows = np.arange(len(out["y_train"]))
+    if args.clf_train is not None and args.clf_train < len(rows):
+        rows = np.sort(rng.permutation(len(rows))[: args.clf_train])
+    for k in ("X", "y", "q"):
+        out[f"{k}_clf"] = out[f"{k}_train"][rows]
     return out
 
 
@@ -179,11 +197,11 @@ def train_classifiers(data, args, device, seed):
     """Per-view evaluation CNNs of the digit and the quadrant, and their test accuracy."""
     clfs, acc = {}, {}
     for key, y_tr, y_te in (
-        ("shared", data["y_train"], data["y_test"]),
-        ("private", data["q_train"], data["q_test"]),
+        ("shared", data["y_clf"], data["y_test"]),
+        ("private", data["q_clf"], data["q_test"]),
     ):
         clfs[key] = metrics.train_view_classifiers(
-            data["X_train"], y_tr, max_epochs=args.clf_epochs, random_state=seed, device=device
+            data["X_clf"], y_tr, max_epochs=args.clf_epochs, random_state=seed, device=device
         )
         views = data["X_test"].views
         labels = [y_te if y_te.ndim == 1 else y_te[:, m] for m in range(len(views))]
@@ -269,6 +287,13 @@ def report(args, argv, device, results, clf_acc, failures):
             f"{args.n_train or 'one per MNIST training image'} training and "
             f"{args.n_test or 'one per MNIST test image'} test tuples)"
         )
+    if args.mnist is None:
+        clf_data = (
+            f"{args.clf_train} tuples of their own (the same seed's training digits, "
+            "new quadrants and crops)"
+        )
+    else:
+        clf_data = f"{args.clf_train or 'all'} training tuples"
     networks = f"{args.arch} networks, hidden sizes {tuple(args.hidden)}"
     lines = [
         "# PolyMNIST-Quadrant: latent classification and coherence (IDMVAE Tables 1, 2)",
@@ -292,8 +317,8 @@ def report(args, argv, device, results, clf_acc, failures):
         f"{'draws' if args.probe_latents == 'sample' else 'means'} of at most "
         f"{args.probe_train} training tuples, scored on the {args.n_test or 'all'} test "
         "tuples; z encoded from one view alone, per view, averaged over views. "
-        f"Coherence: per-view evaluation CNNs ({args.clf_epochs} epochs) trained on the "
-        "real training images; posterior draws, decoder means; "
+        f"Coherence: per-view evaluation CNNs ({args.clf_epochs} epochs) trained on "
+        f"{clf_data}; posterior draws, decoder means; "
         f"{args.n_uncond} unconditional tuples. Test accuracy of the CNNs on real images "
         "(mean over views): "
         + ", ".join(
@@ -316,7 +341,7 @@ def report(args, argv, device, results, clf_acc, failures):
         rows = results[name]
         cells = " | ".join(_cell([r[k] for r in rows]) for k, _ in TABLE1)
         seconds = np.mean([r["fit_s"] for r in rows])
-        lines.append(f"| {METHODS[name][0]} | {cells} | {seconds:.0f} |")
+        lines.append(f"| {METHODS[name][0]} | {cells} | {seconds:.1f} |")
     lines += [
         "",
         "Table 2: coherence of generations (mean over views; self: s = t, cross: s != t).",
@@ -356,7 +381,7 @@ def main(argv=None):
     )
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--max-epochs", type=int, default=10)
+    parser.add_argument("--max-epochs", type=int, default=50)
     parser.add_argument(
         "--n-train",
         type=int,
@@ -383,6 +408,13 @@ def main(argv=None):
     parser.add_argument(
         "--probe-train", type=int, default=10000, help="most training tuples for the probes"
     )
+    parser.add_argument(
+        "--clf-train",
+        type=int,
+        default=None,
+        help="training tuples of the evaluation CNNs (default: 10000 tuples of the mini data "
+        "drawn from the training digits, or every training tuple of the full data)",
+    )
     parser.add_argument("--clf-epochs", type=int, default=5, help="epochs of the evaluation CNNs")
     parser.add_argument("--n-uncond", type=int, default=1000, help="unconditional tuples")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -396,6 +428,7 @@ def main(argv=None):
     if args.mnist is None:
         args.n_train = 1000 if args.n_train is None else args.n_train
         args.n_test = 500 if args.n_test is None else args.n_test
+        args.clf_train = 10000 if args.clf_train is None else args.clf_train
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
