@@ -23,6 +23,8 @@ import time
 
 import numpy as np
 
+from . import methods as _methods
+
 __all__ = ["fit_views", "main", "quickstart", "read_view_files"]
 
 
@@ -86,7 +88,7 @@ def quickstart(n_samples=3000, max_epochs=30, random_state=0, out=None):
     return rows
 
 
-METHODS = ("MVAE", "MMVAE", "MoPoE", "MMVAEPlus", "IDMVAE", "PrivateSharedVAE", "DMVAE", "MMVM")
+METHODS = tuple(_methods.__all__)
 
 
 def _read_one(path, id_column):
@@ -200,8 +202,6 @@ def fit_views(
     estimator : the fitted estimator
     """
     import pandas as pd
-
-    from . import methods as _methods
 
     stream = sys.stdout if stream is None else stream
     if method not in METHODS:

@@ -145,8 +145,8 @@ def _write_pngs(est, name, data, out_dir, random_state):
     idx = rng.choice(len(data.y_test), k, replace=False)
     source, target = 0, 1 % n_views
     Xs = data.X_test[idx]
-    z = est.transform(Xs, latents="shared")
-    w = est.transform(Xs, latents="private").reshape(k, n_views, -1)[:, target]
+    post = est.encode(Xs)
+    z, w = post["shared_mean"], post["private_loc"][:, target]
     zz = np.repeat(z, k, axis=0)
     ww = np.tile(w, (k, 1))
     gen = est.decode(np.hstack([zz, ww]), view=target)
@@ -177,8 +177,8 @@ def _write_pngs(est, name, data, out_dir, random_state):
     fig.savefig(paths[-1], dpi=120, bbox_inches="tight")
     plt.close(fig)
     # 2-D map: PCA of z coloured by digit, PCA of w_0 coloured by quadrant
-    Z = est.transform(data.X_test, latents="shared")
-    W0 = est.transform(data.X_test, latents="private").reshape(len(Z), n_views, -1)[:, 0]
+    post = est.encode(data.X_test)  # one pass for both posterior means
+    Z, W0 = post["shared_mean"], post["private_loc"][:, 0]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
     for ax, L, labels, title in (
         (axes[0], Z, data.y_test, "shared z, coloured by digit"),

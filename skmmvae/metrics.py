@@ -26,6 +26,7 @@ import numbers
 
 import numpy as np
 import torch
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
@@ -874,9 +875,8 @@ def _importance_log_weights(
 
 
 def _log_mean_exp(a, axis=0):
-    top = np.max(a, axis=axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    return np.log(np.mean(np.exp(a - top), axis=axis)) + np.squeeze(top, axis=axis)
+    """``log mean exp`` of ``a`` along ``axis`` (the K draws of importance weights)."""
+    return logsumexp(a, axis=axis) - np.log(a.shape[axis])
 
 
 def log_likelihood(

@@ -14,7 +14,13 @@ from sklearn.utils import Bunch, check_random_state
 from threadpoolctl import threadpool_limits
 
 from ..views import MultiView
-from ._utils import _check_fraction, _check_int, _check_path, _survival_to_label
+from ._utils import (
+    _check_fraction,
+    _check_int,
+    _check_path,
+    _hide_views,
+    _survival_to_label,
+)
 
 __all__ = ["load_tcga", "make_multiomics"]
 
@@ -184,12 +190,7 @@ def make_multiomics(
     time = np.maximum(np.ceil(np.where(censored, follow_up, event_time)), 1.0)
     y = _survival_to_label(time, event, horizon)
 
-    if missing_rate > 0:
-        missing = rng.rand(n_samples, n_views) < missing_rate
-        full = missing.all(axis=1)
-        missing[full, rng.randint(n_views, size=full.sum())] = False
-        for m, x in enumerate(views):
-            x[missing[:, m]] = np.nan
+    _hide_views(views, missing_rate, rng)
     return Bunch(
         X=MultiView(views),
         y=y,

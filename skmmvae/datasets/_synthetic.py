@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..views import MultiView
+from ._utils import _hide_views
 
 
 def make_shared_private(
@@ -71,10 +72,5 @@ def make_shared_private(
         w2 = rng.randn(2 * width, width) / np.sqrt(2 * width)
         x = np.tanh(latent @ w1) @ w2 + noise * rng.randn(n_samples, width)
         views.append(x)
-    if missing_rate > 0:
-        missing = rng.rand(n_samples, n_views) < missing_rate
-        full = missing.all(axis=1)
-        missing[full, rng.randint(n_views, size=full.sum())] = False
-        for m, x in enumerate(views):
-            x[missing[:, m]] = np.nan
+    _hide_views(views, missing_rate, rng)
     return MultiView(views), y, y_private

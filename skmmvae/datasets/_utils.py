@@ -8,6 +8,19 @@ import os
 import numpy as np
 
 
+def _hide_views(views, missing_rate, rng):
+    """Set a share ``missing_rate`` of the (sample, view) entries of ``views`` missing
+    (all-NaN rows, in place), never all views of a sample."""
+    if missing_rate <= 0:
+        return
+    n_samples, n_views = len(views[0]), len(views)
+    missing = rng.rand(n_samples, n_views) < missing_rate
+    full = missing.all(axis=1)
+    missing[full, rng.randint(n_views, size=full.sum())] = False
+    for m, x in enumerate(views):
+        x[missing[:, m]] = np.nan
+
+
 def _require_pil(what):
     """Import and return ``PIL.Image``, or raise a helpful ImportError."""
     try:
