@@ -52,7 +52,7 @@ CONFIGS = {
     "DMVAE (gamma=10, delta=0)": lambda: DMVAE(gamma=10, delta=0),
     # the settings of the committed row (before tc_input="mean" and 5 discriminator
     # steps became the defaults); benchmarks/dmvae_tc.py compares the TC variants
-    "DMVAE (gamma=10, delta=20)": lambda: DMVAE(
+    "DMVAE (gamma=10, delta=20, draws, 1 step)": lambda: DMVAE(
         gamma=10, delta=20, discriminator_lr=1e-3, discriminator_steps=1, tc_input="sample"
     ),
     "MMVM (no private latents)": lambda: MMVM(),
