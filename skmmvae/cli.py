@@ -275,6 +275,16 @@ def main(argv=None):
     demo.add_argument("--n-views", type=int, default=3)
     demo.add_argument("--max-epochs", type=int, default=12)
     demo.add_argument("--classifier-epochs", type=int, default=4)
+    demo.add_argument(
+        "--arch",
+        choices=["mlp", "conv"],
+        default="mlp",
+        help="networks of the models (conv: ~10x the compute, for a GPU)",
+    )
+    demo.add_argument(
+        "--hidden", type=int, nargs="+", default=[128], help="hidden layer sizes (128)"
+    )
+    demo.add_argument("--device", default="auto", help="torch device (auto: CUDA if present)")
     demo.add_argument("--random-state", type=int, default=0)
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
@@ -288,6 +298,9 @@ def main(argv=None):
             n_views=args.n_views,
             max_epochs=args.max_epochs,
             classifier_epochs=args.classifier_epochs,
+            arch=args.arch,
+            hidden_layer_sizes=tuple(args.hidden),
+            device=args.device,
             random_state=args.random_state,
             progress=not args.no_progress,
         )

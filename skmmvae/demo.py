@@ -62,7 +62,7 @@ class ProgressBar(Callback):
         )
 
 
-def _models(n_shared, n_private, max_epochs, hidden, random_state):
+def _models(n_shared, n_private, max_epochs, hidden, arch, device, random_state):
     from .methods import IDMVAE, MMVAEPlus
     from .modalities import Modality
 
@@ -72,9 +72,9 @@ def _models(n_shared, n_private, max_epochs, hidden, random_state):
         "max_epochs": max_epochs,
         "batch_size": 64,
         "lr": 1e-3,
-        # MLPs on the flattened images: conv nets of the same depth train ~4x slower on CPU
-        "modalities": Modality(arch="mlp"),
+        "modalities": Modality(arch=arch),
         "hidden_layer_sizes": hidden,
+        "device": device,
         "random_state": random_state,
     }
     return {
@@ -204,7 +204,9 @@ def run_demo(
     n_shared=10,
     n_private=10,
     hidden_layer_sizes=(128,),
+    arch="mlp",
     classifier_epochs=4,
+    device="auto",
     random_state=0,
     stream=None,
     progress=True,
@@ -220,11 +222,19 @@ def run_demo(
     max_epochs : int, default=12
         Training epochs of each model.
     hidden_layer_sizes : tuple of int, default=(128,)
-        Hidden layers of the encoders and decoders (MLPs on the flattened images).
+        Hidden layers of the encoders and decoders (for ``arch="conv"``, the width of
+        the dense layer after the convolutions).
+    arch : {"mlp", "conv"}, default="mlp"
+        Networks of the models: MLPs on the flattened images (the CPU default), or
+        convolutional nets (about 10x the compute; what finding the digit needs, with
+        ~10 000 training tuples: see ``benchmarks/polymnist_mini_diagnostics.py``).
     n_shared, n_private : int, default=10
         Latent sizes.
     classifier_epochs : int, default=4
         Epochs of the per-view evaluation CNNs (digit and quadrant).
+    device : str, default="auto"
+        Torch device of the models and the evaluation CNNs ("auto": CUDA when there
+        is one).
     random_state : int, default=0
         Seeds the data, the models, the probes and the generations.
     stream : file-like, default=None
@@ -237,9 +247,15 @@ def run_demo(
     rows : dict
         Method name -> dict of the printed numbers (and ``fit s``).
     """
+    import torch
+
     from . import metrics
     from .datasets import make_polymnist_quadrant_mini
 
+    if arch not in ("mlp", "conv"):
+        raise ValueError(f"arch must be 'mlp' or 'conv', got {arch!r}.")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     out = sys.stdout if stream is None else stream
     os.makedirs(out_dir, exist_ok=True)
     start = time.perf_counter()
@@ -252,12 +268,9 @@ def run_demo(
         file=out,
     )
     print(f"training the per-view evaluation CNNs ({classifier_epochs} epochs) ...", file=out)
-    clf_digit = metrics.train_view_classifiers(
-        data.X_train, data.y_train, max_epochs=classifier_epochs, random_state=random_state
-    )
-    clf_quad = metrics.train_view_classifiers(
-        data.X_train, data.q_train, max_epochs=classifier_epochs, random_state=random_state
-    )
+    clf_args = {"max_epochs": classifier_epochs, "random_state": random_state, "device": device}
+    clf_digit = metrics.train_view_classifiers(data.X_train, data.y_train, **clf_args)
+    clf_quad = metrics.train_view_classifiers(data.X_train, data.q_train, **clf_args)
     acc_d = np.mean([c.score(v, data.y_test) for c, v in zip(clf_digit, data.X_test.views)])
     acc_q = np.mean(
         [
@@ -269,7 +282,7 @@ def run_demo(
 
     rows, pngs = {}, []
     for name, est in _models(
-        n_shared, n_private, max_epochs, tuple(hidden_layer_sizes), random_state
+        n_shared, n_private, max_epochs, tuple(hidden_layer_sizes), arch, device, random_state
     ).items():
         if progress:
             est.set_params(callbacks=[("progress", ProgressBar(max_epochs, f"{name:<7}"))])

@@ -4,6 +4,8 @@ import io
 import subprocess
 import sys
 
+import pytest
+
 from skmmvae.cli import main, quickstart
 
 
@@ -124,6 +126,27 @@ def test_demo_reports_both_methods_and_writes_pngs(tmp_path):
     written = sorted(p.name for p in tmp_path.iterdir())
     assert "results.md" in written and "idmvae_cross_generation.png" in written
     assert "mmvaeplus_latent_map.png" in written and "idmvae_samples.png" in written
+
+
+def test_demo_with_conv_networks_and_bad_arch(tmp_path):
+    from skmmvae.demo import run_demo
+
+    rows = run_demo(
+        str(tmp_path),
+        n_train=40,
+        n_test=20,
+        n_views=2,
+        max_epochs=1,
+        hidden_layer_sizes=(8,),
+        arch="conv",
+        classifier_epochs=1,
+        device="cpu",
+        stream=io.StringIO(),
+        progress=False,
+    )
+    assert set(rows) == {"IDMVAE", "MMVAE+"}
+    with pytest.raises(ValueError, match="arch"):
+        run_demo(str(tmp_path), arch="resnet", stream=io.StringIO(), progress=False)
 
 
 def test_progress_bar_reports_epochs():
