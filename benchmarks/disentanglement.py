@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 
 import numpy as np
-import sklearn
-import torch
 from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from _report import emit, machine  # noqa: E402
 
 from skmmvae import (  # noqa: E402
     DMVAE,
@@ -139,8 +138,7 @@ def main(argv=None):
         f"{args.max_epochs} epochs, Adam lr 1e-3, beta 1, model seed = data seed. Probes: "
         "LogisticRegression on posterior means. Chance: 0.25 (shared), 0.33 (private).",
         "",
-        f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-        f"scikit-learn {sklearn.__version__}, Python {platform.python_version()}, cpu.",
+        machine() + ".",
         "",
         "| model | z -> shared (high) | z -> private (0.33) | w -> private (high) "
         "| w -> shared (0.25) | fit s |",
@@ -152,10 +150,7 @@ def main(argv=None):
         )
         lines.append(f"| {name} | {cells} | {sec:.1f} |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    emit(text, args.out)
 
 
 if __name__ == "__main__":

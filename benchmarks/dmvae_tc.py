@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 
 import numpy as np
-import sklearn
 import torch
 from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from _report import emit, machine  # noqa: E402
 
 from skmmvae import DMVAE, make_shared_private  # noqa: E402
 
@@ -94,8 +94,7 @@ def main(argv=None):
         f"Seeds {args.seeds} (data and model), {args.max_epochs} epochs, "
         f"{args.threads} torch thread(s). Chance: 0.25 (shared), 0.33 (private).",
         "",
-        f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-        f"scikit-learn {sklearn.__version__}, Python {platform.python_version()}, cpu.",
+        machine() + ".",
         "",
         "| config | s -> shared, means | s -> private, means | s -> shared, draws "
         "| s -> private, draws | fit s |",
@@ -108,10 +107,7 @@ def main(argv=None):
         lines.append(f"| {name} | {cells} | {np.mean(seconds):.1f} |")
         print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    emit(text, args.out)
 
 
 if __name__ == "__main__":

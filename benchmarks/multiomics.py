@@ -32,13 +32,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shlex
 import sys
 import time
 
 import numpy as np
-import sklearn
 import torch
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -49,6 +47,8 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from _report import emit, machine  # noqa: E402
 
 from skmmvae import DMVAE, IDMVAE, MMVM, MVAE, MMVAEPlus, MoPoE  # noqa: E402
 from skmmvae.datasets import load_tcga, make_multiomics  # noqa: E402
@@ -262,8 +262,7 @@ def main(argv=None):
         "risk factor that drives the hazard, an upper reference for any representation. "
         "Mean +- std over the splits. TCGA: " + tcga_note,
         "",
-        f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-        f"scikit-learn {sklearn.__version__}, Python {platform.python_version()}, cpu, "
+        machine() + ", "
         f"{args.threads} torch/BLAS thread(s) (other jobs shared the machine). "
         f"Total runtime {runtime / 60:.1f} min.",
         *sections,
@@ -271,10 +270,7 @@ def main(argv=None):
     if all_failures:
         lines += ["", "Failures:", ""] + [f"- {f}" for f in all_failures]
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    emit(text, args.out)
 
 
 if __name__ == "__main__":

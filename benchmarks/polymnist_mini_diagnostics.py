@@ -28,13 +28,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import sys
 import time
 import warnings
 
 import numpy as np
-import sklearn
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -42,6 +40,8 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from _report import emit, machine  # noqa: E402
 
 from skmmvae import IDMVAE, MMVAEPlus, metrics  # noqa: E402
 from skmmvae.datasets import make_polymnist_quadrant_mini  # noqa: E402
@@ -205,8 +205,7 @@ def main(argv=None):
         f"torch/BLAS thread(s). Probes: LogisticRegression(C=0.1) fitted on the training "
         "tuples, scored on the test tuples; chance 0.10 (digit), 0.25 (quadrant).",
         "",
-        f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-        f"scikit-learn {sklearn.__version__}, Python {platform.python_version()}.",
+        machine() + ".",
         "",
     ]
     if raw:
@@ -250,10 +249,7 @@ def main(argv=None):
             cm = "n/a" if np.isnan(cross_mi) else f"{cross_mi:.2f}"
             lines.append(f"| {name} | {acc:.3f} | {cm} | {seconds:.0f} |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    emit(text, args.out)
 
 
 if __name__ == "__main__":

@@ -66,18 +66,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 import traceback
 import warnings
 
 import numpy as np
-import sklearn
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from _report import machine  # noqa: E402
 
 from skmmvae import (  # noqa: E402
     DMVAE,
@@ -266,11 +266,7 @@ def _cell(values):
 
 def _machine(device):
     accel = torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"
-    return (
-        f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), scikit-learn {sklearn.__version__}, Python "
-        f"{platform.python_version()}, device {device} ({accel})."
-    )
+    return machine(f"{torch.get_num_threads()} torch threads, device {device} ({accel}).")
 
 
 def report(args, argv, device, results, clf_acc, failures):

@@ -31,6 +31,8 @@ from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from _report import emit  # noqa: E402
+
 from skmmvae import MMVAE, MVAE, MoPoE, make_shared_private  # noqa: E402
 
 LOG_2PI = math.log(2 * math.pi)
@@ -228,10 +230,7 @@ def main(argv=None):
         "same quantity. The floor's item() per batch mirrors skorch's per-batch loss logging.",
     ]
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    emit(text, args.out)
 
 
 if __name__ == "__main__":
