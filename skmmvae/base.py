@@ -750,13 +750,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         module = self.net_.module_
         module.eval()
         seed = self._seed(random_state)
-        shared = None
-        if hasattr(self, "prior_sampler_"):
-            shared = torch.as_tensor(
-                self.prior_sampler_.sample(n_samples, seed),
-                dtype=torch.float32,
-                device=self.device_,
-            )
+        shared = self._ex_post_shared(n_samples, seed)
         outs = [[] for _ in range(self.n_views_)]
         chunk = max(self.batch_size, 512)
         with torch.no_grad(), _seeded(seed, self.device_):
@@ -767,6 +761,15 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
                 for m in range(self.n_views_):
                     outs[m].append(module.decode(m, inputs[m], noise=noise).cpu().numpy())
         return [spec.from_model(np.concatenate(o)) for spec, o in zip(self.modalities_, outs)]
+
+    def _ex_post_shared(self, n, seed):
+        """``n`` shared latents from the fitted ex-post sampler (a tensor on the model's
+        device), or None when the model draws them from its own prior."""
+        if not hasattr(self, "prior_sampler_"):
+            return None
+        return torch.as_tensor(
+            self.prior_sampler_.sample(n, seed), dtype=torch.float32, device=self.device_
+        )
 
     def decode(self, Z, view=None, *, noise=False, random_state=None):
         """Decode given latents into views, on the data's scale.

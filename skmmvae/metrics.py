@@ -182,13 +182,7 @@ def _prior_inputs(estimator, n, seed):
     from their priors."""
     module = estimator.net_.module_
     module.eval()
-    shared = None
-    if hasattr(estimator, "prior_sampler_"):
-        shared = torch.as_tensor(
-            estimator.prior_sampler_.sample(n, seed),
-            dtype=torch.float32,
-            device=estimator.device_,
-        )
+    shared = estimator._ex_post_shared(n, seed)
     with torch.no_grad(), _seeded(seed, estimator.device_):
         inputs = module.generate(n, shared)
     return [x.cpu().numpy() for x in inputs]

@@ -7,6 +7,24 @@ from skmmvae import MultiView, make_shared_private
 FAST = dict(max_epochs=2, batch_size=32, hidden_layer_sizes=(16,), random_state=0)
 
 
+def random_views(n, widths=(4, 3, 2), seed=0):
+    """Gaussian tables, one per view, ``n`` rows each."""
+    rng = np.random.RandomState(seed)
+    return [rng.randn(n, w) for w in widths]
+
+
+def build_module(est, views):
+    """The torch module ``est`` would train on ``views`` (hidden (8,), seeded), and the
+    views as model tensors."""
+    from skmmvae.modalities import resolve_modalities
+
+    mask = np.ones((len(views[0]), len(views)), bool)
+    specs = resolve_modalities(est.modalities, views, mask, (8,))
+    torch.manual_seed(0)
+    module = est._build_module(specs)
+    return module, [torch.as_tensor(s.to_model(v)) for s, v in zip(specs, views)]
+
+
 def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available():
         return

@@ -13,24 +13,10 @@ from skmmvae import DMVAE, MMVM, MVAE, MultiView, make_shared_private
 from skmmvae.latent import Normal, kl_normal_standard, masked_poe, mixture_log_prob
 from skmmvae.methods.dmvae import TCDiscriminator, discriminator_loss, tc_estimate
 from skmmvae.methods.mmvm import kl_normal_pairs
-from skmmvae.modalities import resolve_modalities
 from skmmvae.objectives import contrast
 from skmmvae.sampling import ExPostGMM
 
-from .conftest import FAST
-
-
-def _module(est, views):
-    mask = np.ones((len(views[0]), len(views)), bool)
-    specs = resolve_modalities(est.modalities, views, mask, (8,))
-    torch.manual_seed(0)
-    module = est._build_module(specs)
-    return module, [torch.as_tensor(s.to_model(v)) for s, v in zip(specs, views)]
-
-
-def _views(n=10, widths=(4, 3, 2), seed=0):
-    rng = np.random.RandomState(seed)
-    return [rng.randn(n, w) for w in widths]
+from .conftest import FAST, build_module, random_views
 
 
 def test_tc_estimate_and_discriminator_loss_match_direct_formulas():
@@ -65,7 +51,7 @@ def test_discriminator_separates_dependent_from_independent_pairs():
 
 
 def test_dmvae_infonce_is_symmetrised_contrast_of_full_and_subset_products():
-    module, xs = _module(DMVAE(n_shared=2, n_private=2), _views())
+    module, xs = build_module(DMVAE(n_shared=2, n_private=2), random_views(10))
     mask = torch.ones(10, 3, dtype=torch.bool)
     mask[0, 1] = False
     enc = module.encode(xs, mask)
@@ -83,7 +69,7 @@ def test_dmvae_infonce_is_symmetrised_contrast_of_full_and_subset_products():
 
 
 def test_dmvae_shared_heads_learn_only_from_infonce():
-    module, xs = _module(DMVAE(n_shared=2, n_private=2, gamma=0.0), _views())
+    module, xs = build_module(DMVAE(n_shared=2, n_private=2, gamma=0.0), random_views(10))
     mask = torch.ones(10, 3, dtype=torch.bool)
     module.train()
     module(xs, mask)["loss"].mean().backward()
@@ -165,7 +151,7 @@ def test_mmvm_jensen_kl_matches_definition_and_bounds_the_sampled_kl():
             q_m = TorchNormal(loc[m], torch.exp(0.5 * logvar[m]))
             q_j = TorchNormal(loc[j], torch.exp(0.5 * logvar[j]))
             torch.testing.assert_close(pairs[m, j], kl_divergence(q_m, q_j).sum(-1))
-    module, _ = _module(MMVM(n_latent=2), _views(n=4))
+    module, _ = build_module(MMVM(n_latent=2), random_views(n=4))
     mask = torch.ones(4, 3, dtype=torch.bool)
     mask[1, 2] = False
     jensen = module.kl_to_mixture_prior(loc, logvar, None, mask, alpha=0.0)
@@ -180,8 +166,8 @@ def test_mmvm_jensen_kl_matches_definition_and_bounds_the_sampled_kl():
 
 
 def test_mmvm_with_alpha_one_is_independent_vaes():
-    views = _views(n=8)
-    module, xs = _module(MMVM(n_latent=2, alpha=1.0), views)
+    views = random_views(n=8)
+    module, xs = build_module(MMVM(n_latent=2, alpha=1.0), views)
     mask = torch.ones(8, 3, dtype=torch.bool)
     mask[0, 1] = False
     torch.manual_seed(1)
@@ -197,7 +183,7 @@ def test_mmvm_with_alpha_one_is_independent_vaes():
 
 
 def test_mmvm_alpha_warmup_schedule():
-    module, xs = _module(MMVM(n_latent=2, alpha=0.2, alpha_warmup_steps=4), _views(n=6))
+    module, xs = build_module(MMVM(n_latent=2, alpha=0.2, alpha_warmup_steps=4), random_views(n=6))
     module.train()
     seen = []
     for _ in range(6):

@@ -11,23 +11,9 @@ from sklearn.model_selection import GridSearchCV
 from skmmvae import IDMVAE, MMVAEPlus, MultiView, PrivateSharedVAE, make_shared_private
 from skmmvae.diffusion import LatentDDPM
 from skmmvae.latent import Normal, kl_normal_standard, masked_poe
-from skmmvae.modalities import resolve_modalities
 from skmmvae.objectives import contrast
 
-from .conftest import FAST
-
-
-def _module(est, views):
-    mask = np.ones((len(views[0]), len(views)), bool)
-    specs = resolve_modalities(est.modalities, views, mask, (8,))
-    torch.manual_seed(0)
-    module = est._build_module(specs)
-    return module, [torch.as_tensor(s.to_model(v)) for s, v in zip(specs, views)]
-
-
-def _views(n=12, widths=(4, 3, 2), seed=0):
-    rng = np.random.RandomState(seed)
-    return [rng.randn(n, w) for w in widths]
+from .conftest import FAST, build_module, random_views
 
 
 def _normal_logpdf(z, mu, logvar):
@@ -36,10 +22,10 @@ def _normal_logpdf(z, mu, logvar):
 
 @pytest.mark.parametrize("estimator, K", [("elbo", 1), ("iwae", 3), ("dreg", 3)])
 def test_idmvae_without_extra_terms_is_mmvaeplus(estimator, K):
-    views = _views()
+    views = random_views(12)
     common = dict(n_shared=2, n_private=3, estimator=estimator, K=K, hidden_layer_sizes=(8,))
-    plus, xs = _module(MMVAEPlus(**common), views)
-    idm, _ = _module(IDMVAE(lambda1=0, lambda2=0, **common), views)
+    plus, xs = build_module(MMVAEPlus(**common), views)
+    idm, _ = build_module(IDMVAE(lambda1=0, lambda2=0, **common), views)
     assert plus.state_dict().keys() == idm.state_dict().keys()
     mask = torch.ones(12, 3, dtype=torch.bool)
     mask[::3, 1] = False
@@ -70,9 +56,9 @@ def test_idmvae_estimator_identity_end_to_end():
 def test_mmvaeplus_log_weight_matches_its_definition():
     """log w = sum_d log p(x_d | z_m, w~_d)
     + beta [log p(z) + log p(w) - log q(z|X) - log q(w|x_m)]."""
-    views = _views(n=5, widths=(3, 2))
+    views = random_views(n=5, widths=(3, 2))
     beta = 2.5
-    module, xs = _module(MMVAEPlus(n_shared=2, n_private=3, beta=beta), views)
+    module, xs = build_module(MMVAEPlus(n_shared=2, n_private=3, beta=beta), views)
     mask = torch.ones(5, 2, dtype=torch.bool)
     with torch.no_grad():
         torch.manual_seed(1)
@@ -127,8 +113,8 @@ def test_contrast_matches_direct_computation():
 
 
 def test_cross_mi_is_minus_mean_pairwise_contrast():
-    views = _views(n=6)
-    module, xs = _module(IDMVAE(n_shared=2, n_private=2, temperature=0.5), views)
+    views = random_views(n=6)
+    module, xs = build_module(IDMVAE(n_shared=2, n_private=2, temperature=0.5), views)
     mask = torch.ones(6, 3, dtype=torch.bool)
     mask[0, 2] = False
     z = torch.randn(3, 6, 2)
@@ -148,8 +134,8 @@ def test_cross_mi_is_minus_mean_pairwise_contrast():
 
 @pytest.mark.parametrize("genaug", ["contrast", "lsq"])
 def test_genaug_gradients_reach_encoder_and_decoder(genaug):
-    views = _views(n=10)
-    module, xs = _module(IDMVAE(n_shared=2, n_private=2, genaug=genaug), views)
+    views = random_views(n=10)
+    module, xs = build_module(IDMVAE(n_shared=2, n_private=2, genaug=genaug), views)
     mask = torch.ones(10, 3, dtype=torch.bool)
     enc = module.encode(xs, mask)
     z = Normal.rsample(enc["expert_loc"], enc["expert_param"])
@@ -180,8 +166,8 @@ def test_genaug_gradients_reach_encoder_and_decoder(genaug):
     ],
 )
 def test_missing_view_sends_no_gradient_to_its_encoders(est):
-    views = _views(n=10)
-    module, xs = _module(est, views)
+    views = random_views(n=10)
+    module, xs = build_module(est, views)
     mask = torch.ones(10, 3, dtype=torch.bool)
     mask[:, 1] = False
     module.train()
@@ -194,8 +180,8 @@ def test_missing_view_sends_no_gradient_to_its_encoders(est):
 
 def test_private_shared_loss_matches_its_definition():
     """sum_m sum_s [log p(x_m | w_m, z_s) - KL(w_m) - KL(z_s)], s in {own, other, PoE}."""
-    views = _views(n=4, widths=(3, 2))
-    module, xs = _module(PrivateSharedVAE(n_shared=2, n_private=1), views)
+    views = random_views(n=4, widths=(3, 2))
+    module, xs = build_module(PrivateSharedVAE(n_shared=2, n_private=1), views)
     mask = torch.ones(4, 2, dtype=torch.bool)
     with torch.no_grad():
         torch.manual_seed(2)
