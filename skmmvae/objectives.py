@@ -8,9 +8,12 @@ import numbers
 import torch
 import torch.nn.functional as F
 
+from .latent import mixture_log_prob
+
 ESTIMATORS = ("elbo", "iwae", "dreg")
 
 __all__ = [
+    "DReG",
     "ESTIMATORS",
     "check_estimator",
     "contrast",
@@ -42,19 +45,90 @@ def log_mean_exp(x, dim=0):
 
 
 def reweight_gradient(z, weights):
-    """Identity on ``z`` whose backward multiplies the incoming gradient by ``weights``.
+    """An alias of ``z`` whose backward multiplies the incoming gradient by ``weights``.
 
     ``weights`` is read when the backward pass runs, so it may be filled in after the
-    forward pass has used ``z`` (DReG needs the normalised importance weights, which
-    depend on the log-weights computed from ``z``). Pass a one-element list that the
-    caller fills with a tensor broadcastable to ``z``.
+    forward pass has used the alias (DReG needs the normalised importance weights,
+    which depend on the log-weights computed from it). Pass a one-element list that
+    the caller fills with a tensor broadcastable to ``z``. Other uses of ``z`` itself
+    keep their plain gradient.
     """
-    if z.requires_grad:
-        z.register_hook(lambda grad: grad * weights[0])
-    return z
+    if not z.requires_grad:
+        return z
+    alias = z.clone()
+    alias.register_hook(lambda grad: grad * weights[0])
+    return alias
 
 
-def stratified_bound(log_w, observed, estimator, dreg_holder=None):
+class DReG:
+    """Doubly reparameterised gradients (Tucker et al., 2019) of a stratified
+    importance-weighted bound whose proposal may be a mixture, for any ``beta``.
+
+    For source ``r`` with ``K`` reparameterised draws ``z_k ~ q_r`` and log weights
+    ``log w_k = f(z_k) - beta log q(z_k)``, where ``q = (1/|O|) sum_j q_j`` is the
+    mixture of the observed experts, the gradient of ``log (1/K) sum_k w_k`` with
+    respect to the encoders is
+
+        sum_k w~_k [df/dz_k dz_k/dphi - beta sum_j rho_j(z_k) d log q_j(z_k)/dphi_j],
+
+    with normalised weights ``w~`` and responsibilities ``rho_j = q_j / sum_i q_i``.
+    The sampling expert's score term (``j = r``) has the same expectation as the
+    path term ``d(w~_k rho_r(z_k))/dz_k dz_k/dphi_r`` (the reparameterisation
+    identity); the other experts' score terms (``j != r``: ``z_k`` was not drawn
+    from ``q_j``) are kept as they are. The estimate is therefore
+
+        sum_k w~_k [1 - beta rho_r (1 - w~_k)] d log w_k/dz_k dz_k/dphi
+              - beta w~_k d rho_r/dz_k dz_k/dphi
+              - beta w~_k sum_{j != r} rho_j d log q_j(z_k)/dphi_j.
+
+    With one observed expert (``rho_r = 1``) the encoder path weights are
+    ``(1 - beta) w~ + beta w~^2`` (``w~^2`` at ``beta = 1``, Tucker et al. Eq. 7);
+    decoder gradients are ``sum_k w~_k d log w_k/dtheta`` as in IWAE. Its expectation
+    is the gradient of the ``"iwae"`` bound. (MMVAE's ``m_dreg_looser`` stops every
+    expert inside the mixture density and uses ``w~^2``: biased for two or more
+    observed views, and for ``beta != 1``.)
+
+    A module creates one ``DReG(beta)`` per forward pass, routes each latent draw
+    through :meth:`mixture` or :meth:`single` (which return the draws to use
+    downstream and their log densities with stopped parameters), and passes it to
+    :func:`stratified_bound`.
+    """
+
+    def __init__(self, beta):
+        self.beta = float(beta)
+        self.paths = []  # (holder, responsibility of the sampling expert)
+        self.score = 0.0  # per-draw terms whose gradient is the score correction
+
+    def _reweighted(self, z, rho):
+        holder = []
+        self.paths.append((holder, rho))
+        return reweight_gradient(z, holder)
+
+    def single(self, z, family, loc, param):
+        """Draws ``z`` ``(M, K, B, D)`` of each source's own expert ``(loc, param)``
+        ``(M, B, D)``: the reweighted draws and ``log q_r(z)`` ``(M, K, B)``."""
+        z = self._reweighted(z, 1.0)
+        return z, family.log_prob(z, loc.detach().unsqueeze(1), param.detach().unsqueeze(1))
+
+    def mixture(self, z, family, loc, param, mask):
+        """Draws ``z`` ``(M, K, B, D)`` of each source's expert, scored under the
+        mixture of the observed experts ``mask`` ``(B, M)``: the reweighted draws and
+        ``log q(z | X)`` ``(M, K, B)``."""
+        loc_d, param_d = loc.detach(), param.detach()
+        own = family.log_prob(z, loc_d.unsqueeze(1), param_d.unsqueeze(1))
+        n_obs = mask.sum(-1).to(z.dtype)
+        log_rho = own - mixture_log_prob(z, family, loc_d, param_d, mask) - torch.log(n_obs)
+        rho = log_rho.clamp(max=0.0).exp()  # path derivative d rho_r / dz (no reweighting)
+        z_fixed, rho_fixed = z.detach(), rho.detach()
+        other_experts = mixture_log_prob(z_fixed, family, loc, param, mask) - rho_fixed * (
+            family.log_prob(z_fixed, loc.unsqueeze(1), param.unsqueeze(1))
+        )  # its parameter gradient: sum_{j != r} rho_j d log q_j / dphi_j
+        self.score = self.score + rho + other_experts
+        z = self._reweighted(z, rho_fixed)
+        return z, mixture_log_prob(z, family, loc_d, param_d, mask)
+
+
+def stratified_bound(log_w, observed, estimator, dreg=None):
     """Per-sample bound from stratified log-weights, averaged over the observed sources.
 
     Parameters
@@ -66,21 +140,17 @@ def stratified_bound(log_w, observed, estimator, dreg_holder=None):
     estimator : {"elbo", "iwae", "dreg"}
         ``"elbo"``: ``mean_k log w``; ``"iwae"``: ``log mean_k w`` (the looser,
         stratified bound ``(1/|O|) sum_r log (1/K) sum_k w_rk``); ``"dreg"``: the same
-        value, with a surrogate whose gradient is the doubly reparameterised estimator
-        of Tucker et al. (2019). DReG requires that ``log_w`` was computed with
-        detached posterior parameters inside ``log q`` and from ``z`` passed through
-        :func:`reweight_gradient` with ``dreg_holder``.
-    dreg_holder : list, optional
-        The list given to :func:`reweight_gradient`; filled here with the squared-weight
-        factor (normalised weights ``w~``), so that encoder path gradients become
-        ``sum_k w~_k^2 d log w_k / dz_k`` while decoder gradients are ``sum_k w~_k d log w_k``.
+        value, with the doubly reparameterised gradient (see :class:`DReG`, through
+        which ``log_w``'s draws and proposal densities must have been computed).
+    dreg : DReG, optional
+        Required for ``"dreg"``.
 
     Returns
     -------
     objective : Tensor of shape (B,)
-        What to maximise (a surrogate for DReG).
+        What to maximise: the bound's value, with the estimator's gradient.
     value : Tensor of shape (B,)
-        The bound's value (equal to ``objective`` except for DReG).
+        The bound's value.
     """
     src = observed.transpose(0, 1).to(log_w.dtype)  # (M, B)
     n_obs = src.sum(0)
@@ -93,13 +163,14 @@ def stratified_bound(log_w, observed, estimator, dreg_holder=None):
     if estimator == "iwae":
         return value, value
     if estimator == "dreg":
-        with torch.no_grad():
-            w_tilde = torch.softmax(log_w, dim=1)  # normalised over K within each source
-        if dreg_holder is not None:
-            dreg_holder.append(w_tilde.unsqueeze(-1))
-        surrogate = (torch.where(src.unsqueeze(1) > 0, w_tilde * log_w, 0.0)).sum(1)
-        objective = surrogate.sum(0) / n_obs
-        return objective, value
+        if dreg is None:
+            raise ValueError("estimator='dreg' needs the DReG object the log weights used.")
+        w_tilde = torch.softmax(log_w.detach(), dim=1)  # normalised over K within each source
+        for holder, rho in dreg.paths:
+            holder.append((1.0 - dreg.beta * rho * (1.0 - w_tilde)).unsqueeze(-1))
+        per_draw = w_tilde * (log_w - dreg.beta * dreg.score)
+        surrogate = torch.where(src.unsqueeze(1) > 0, per_draw, 0.0).sum((0, 1)) / n_obs
+        return value.detach() + (surrogate - surrogate.detach()), value
     raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}.")
 
 

@@ -15,7 +15,7 @@ from skmmvae.latent import (
     mixture_log_prob,
     mixture_moments,
 )
-from skmmvae.objectives import reweight_gradient, stratified_bound
+from skmmvae.objectives import DReG, stratified_bound
 
 
 @pytest.fixture(autouse=True)
@@ -136,8 +136,10 @@ def test_stratified_bounds():
         stratified_bound(log_w, observed, "bogus")
 
 
-def test_dreg_gradient_matches_definition():
-    """DReG: decoder grad sum_k w~ d lw/dtheta, encoder grad sum_k w~^2 dlw/dz dz/dphi."""
+@pytest.mark.parametrize("beta", [1.0, 2.5])
+def test_dreg_gradient_matches_definition(beta):
+    """One source: decoder grad sum_k w~ dlw/dtheta, encoder grad
+    sum_k ((1 - beta) w~ + beta w~^2) dlw/dz dz/dphi (Tucker et al. with beta on log q)."""
     torch.manual_seed(0)
     K, B = 5, 2
     phi_mu = torch.randn(B, 1, requires_grad=True)
@@ -146,30 +148,32 @@ def test_dreg_gradient_matches_definition():
     x = torch.randn(B, 1)
     eps = torch.randn(K, B, 1)
 
-    def log_weights(z, mu, lv):
+    def log_weights(z, log_q, x=x):
         log_lik = -0.5 * ((x - theta * z) ** 2).sum(-1)
         zero = torch.zeros_like(z)
-        return log_lik + Normal.log_prob(z, zero, zero) - Normal.log_prob(z, mu, lv)
+        return log_lik + beta * (Normal.log_prob(z, zero, zero) - log_q)
 
-    # our estimator: stop-gradient q parameters, reweighted z
-    holder = []
-    z = reweight_gradient(phi_mu + torch.exp(0.5 * phi_lv) * eps.unsqueeze(0), holder)
-    lw = log_weights(z, phi_mu.detach(), phi_lv.detach())  # (1, K, B): one source
-    obj, _ = stratified_bound(lw, torch.ones(B, 1, dtype=torch.bool), "dreg", holder)
+    dreg = DReG(beta)
+    z = (phi_mu + torch.exp(0.5 * phi_lv) * eps).unsqueeze(0)  # (1, K, B, 1): one source
+    z, log_q = dreg.single(z, Normal, phi_mu.unsqueeze(0), phi_lv.unsqueeze(0))
+    obj, _ = stratified_bound(
+        log_weights(z, log_q), torch.ones(B, 1, dtype=torch.bool), "dreg", dreg
+    )
     g_mu, g_lv, g_theta = torch.autograd.grad(obj.sum(), [phi_mu, phi_lv, theta])
 
     # the definition, sample by sample
     ref_mu, ref_lv, ref_theta = torch.zeros_like(phi_mu), torch.zeros_like(phi_lv), 0.0
     with torch.no_grad():
         z0 = phi_mu + torch.exp(0.5 * phi_lv) * eps
-        w = torch.softmax(log_weights(z0, phi_mu, phi_lv), dim=0)
+        w = torch.softmax(log_weights(z0, Normal.log_prob(z0, phi_mu, phi_lv)), dim=0)
     for k in range(K):
         for b in range(B):
             zk = (phi_mu[b] + torch.exp(0.5 * phi_lv[b]) * eps[k, b]).detach().requires_grad_()
-            lw_kb = log_weights(zk.expand(1, B, 1), phi_mu.detach(), phi_lv.detach())[0, b]
-            dz, dth = torch.autograd.grad(lw_kb, [zk, theta])
-            ref_mu[b] += w[k, b] ** 2 * dz
-            ref_lv[b] += w[k, b] ** 2 * dz * 0.5 * torch.exp(0.5 * phi_lv[b]) * eps[k, b]
+            log_q = Normal.log_prob(zk, phi_mu[b].detach(), phi_lv[b].detach())
+            dz, dth = torch.autograd.grad(log_weights(zk, log_q, x[b]), [zk, theta])
+            c = (1 - beta) * w[k, b] + beta * w[k, b] ** 2
+            ref_mu[b] += c * dz
+            ref_lv[b] += c * dz * 0.5 * torch.exp(0.5 * phi_lv[b]) * eps[k, b]
             ref_theta = ref_theta + w[k, b] * dth
     torch.testing.assert_close(g_mu, ref_mu)
     torch.testing.assert_close(g_lv, ref_lv)

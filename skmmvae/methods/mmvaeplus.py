@@ -12,8 +12,8 @@ that the shared latent must carry what the views have in common. For K samples
             + beta [log p(z_m) + log p(w_m) - log q(z_m | X) - log q_m(w_m | x_m)],
 
 with w~_d ~ r_d(w) and q(z | X) the mixture of the observed experts. The objective
-is the stratified bound over the observed sources (``"elbo"``, ``"iwae"`` or a true
-DReG, as for MMVAE).
+is the stratified bound over the observed sources (``"elbo"``, ``"iwae"`` or its
+doubly reparameterised gradient ``"dreg"``, as for MMVAE).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from torch import nn
 
 from ..base import _COMMON_DOC, _FITTED_DOC, MultimodalModule, MultimodalVAE, _store, check_beta
 from ..latent import get_family, mixture_log_prob, mixture_moments
-from ..objectives import check_estimator, reweight_gradient, source_average, stratified_bound
+from ..objectives import DReG, check_estimator, source_average, stratified_bound
 from .mmvae import MixtureOfExperts
 
 __all__ = ["MMVAEPlus"]
@@ -66,7 +66,7 @@ class MMVAEPlusModule(MixtureOfExperts, MultimodalModule):
             return super().missing_private(m, n)
         return self.private_scale * self._standard_sample(n, self.n_private)
 
-    def log_weights(self, views, mask, beta, weighted, dreg_holder=None, enc=None):
+    def log_weights(self, views, mask, beta, weighted, dreg=None, enc=None):
         """Log importance weights ``(M, K, B)`` of the sources' samples, and parts.
 
         Returns the log weights and a dict with the reconstruction, the shared and
@@ -78,10 +78,12 @@ class MMVAEPlusModule(MixtureOfExperts, MultimodalModule):
         w_loc, w_param = enc["private_loc"], enc["private_param"]
         z = fam.rsample(loc, param, self.K).transpose(0, 1)  # (M, K, B, Dz)
         w = fam.rsample(w_loc, w_param, self.K).transpose(0, 1)  # (M, K, B, Dw)
-        if dreg_holder is not None:  # DReG: stopped posterior parameters, reweighted paths
-            loc, param, w_loc, w_param = (t.detach() for t in (loc, param, w_loc, w_param))
-            z = reweight_gradient(z, dreg_holder)
-            w = reweight_gradient(w, dreg_holder)
+        if dreg is None:
+            log_qz = mixture_log_prob(z, fam, loc, param, mask)
+            log_qw = fam.log_prob(w, w_loc.unsqueeze(1), w_param.unsqueeze(1))
+        else:  # DReG: reweighted draws, stopped parameters inside the densities
+            z, log_qz = dreg.mixture(z, fam, loc, param, mask)
+            w, log_qw = dreg.single(w, fam, w_loc, w_param)
         eye = torch.eye(self.n_views, dtype=torch.bool, device=z.device)
         inputs = []
         for d in range(self.n_views):
@@ -93,8 +95,6 @@ class MMVAEPlusModule(MixtureOfExperts, MultimodalModule):
         zero_z, zero_w = torch.zeros_like(z), torch.zeros_like(w)
         log_pz = fam.log_prob(z, zero_z, zero_z)
         log_pw = fam.log_prob(w, zero_w, zero_w)
-        log_qz = mixture_log_prob(z, fam, loc, param, mask)
-        log_qw = fam.log_prob(w, w_loc.unsqueeze(1), w_param.unsqueeze(1))
         parts = {
             "rec": rec,
             "log_prior": log_pz + log_pw,
@@ -106,9 +106,9 @@ class MMVAEPlusModule(MixtureOfExperts, MultimodalModule):
 
     def mmvae_plus_terms(self, views, mask, enc=None):
         """The MMVAE+ loss per sample and its logged parts."""
-        holder = [] if (self.estimator == "dreg" and self.training) else None
-        log_w, parts = self.log_weights(views, mask, self.beta, True, holder, enc)
-        objective, value = stratified_bound(log_w, mask, self.estimator, holder)
+        dreg = DReG(self.beta) if (self.estimator == "dreg" and self.training) else None
+        log_w, parts = self.log_weights(views, mask, self.beta, True, dreg, enc)
+        objective, value = stratified_bound(log_w, mask, self.estimator, dreg)
         loss = -(objective if self.training else value)
         logged = {
             "rec": -source_average(parts["rec"], mask).detach(),
@@ -140,8 +140,9 @@ class MMVAEPlus(MultimodalVAE):
         Weight of the whole log ratio ``log p(z) + log p(w) - log q(z|X) - log q(w|x)``
         (the paper used 2.5 on PolyMNIST).
     estimator : {"elbo", "iwae", "dreg"}, default="elbo"
-        As in :class:`MMVAE`; ``"dreg"`` is the true doubly reparameterised gradient
-        (posterior parameters stopped inside the densities).
+        As in :class:`MMVAE`; ``"dreg"`` is the doubly reparameterised gradient of
+        the ``"iwae"`` bound, unbiased for the mixture density of ``z`` and any
+        ``beta`` (:class:`skmmvae.objectives.DReG`).
     K : int, default=1
         Samples per observed source.
     posterior : {"normal", "laplace"}, default="normal"
