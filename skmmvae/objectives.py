@@ -18,6 +18,7 @@ __all__ = [
     "check_estimator",
     "contrast",
     "log_mean_exp",
+    "nt_xent",
     "reweight_gradient",
     "source_average",
     "stratified_bound",
@@ -202,3 +203,39 @@ def contrast(anchor, positive, valid, temperature=1.0):
     logits = logits.masked_fill(~valid.unsqueeze(0), -1e9)
     out = logits.diagonal() - torch.logsumexp(logits, dim=1)
     return torch.where(valid, out, 0.0)
+
+
+def nt_xent(a, b, valid, temperature=1.0):
+    """Normalised-temperature cross entropy (SimCLR's NT-Xent), per sample.
+
+    The ``2B`` representations ``[a; b]`` are pooled; each one's positive is its
+    counterpart in the other half and its ``2B - 2`` negatives are every other valid
+    representation, the same view's included (``2B - 1`` candidates). Sample ``i``
+    gets the mean of its two anchors' log ratios,
+
+        1/2 [log phi(a_i, b_i) / sum_{c != a_i} phi(a_i, c)
+             + log phi(b_i, a_i) / sum_{c != b_i} phi(b_i, c)],
+
+    with ``phi(u, v) = exp(cos(u, v) / temperature)``. This is the contrastive loss
+    of the IDMVAE authors' code (``ContrastiveLoss``, self-similarity removed).
+
+    Parameters
+    ----------
+    a, b : Tensor of shape (B, D)
+    valid : bool Tensor of shape (B,)
+    temperature : float
+
+    Returns
+    -------
+    Tensor of shape (B,)
+        Per-sample log ratio (<= 0); 0 for invalid rows.
+    """
+    n = a.shape[0]
+    x = F.normalize(torch.cat([a, b]), dim=-1)
+    logits = x @ x.transpose(0, 1) / temperature  # (2B, 2B)
+    ok = torch.cat([valid, valid])
+    eye = torch.eye(2 * n, dtype=torch.bool, device=a.device)
+    logits = logits.masked_fill(eye | ~ok.unsqueeze(0), -1e9)
+    partner = torch.arange(2 * n, device=a.device).roll(n)
+    out = logits[torch.arange(2 * n, device=a.device), partner] - torch.logsumexp(logits, 1)
+    return torch.where(valid, 0.5 * (out[:n] + out[n:]), 0.0)

@@ -20,39 +20,6 @@ def _normal_logpdf(z, mu, logvar):
     return float(np.sum(-0.5 * (math.log(2 * math.pi) + logvar + (z - mu) ** 2 / np.exp(logvar))))
 
 
-@pytest.mark.parametrize("estimator, K", [("elbo", 1), ("iwae", 3), ("dreg", 3)])
-def test_idmvae_without_extra_terms_is_mmvaeplus(estimator, K):
-    views = random_views(12)
-    common = dict(n_shared=2, n_private=3, estimator=estimator, K=K, hidden_layer_sizes=(8,))
-    plus, xs = build_module(MMVAEPlus(**common), views)
-    idm, _ = build_module(IDMVAE(lambda1=0, lambda2=0, **common), views)
-    assert plus.state_dict().keys() == idm.state_dict().keys()
-    mask = torch.ones(12, 3, dtype=torch.bool)
-    mask[::3, 1] = False
-    for module in (plus, idm):
-        module.train()
-    torch.manual_seed(5)
-    a = plus(xs, mask)
-    torch.manual_seed(5)
-    b = idm(xs, mask)
-    assert set(a) == set(b)
-    for part in a:
-        torch.testing.assert_close(a[part], b[part])
-    torch.manual_seed(5)
-    ga = torch.autograd.grad(plus(xs, mask)["loss"].sum(), list(plus.parameters()))
-    torch.manual_seed(5)
-    gb = torch.autograd.grad(idm(xs, mask)["loss"].sum(), list(idm.parameters()))
-    for x, y in zip(ga, gb):
-        torch.testing.assert_close(x, y)
-
-
-def test_idmvae_estimator_identity_end_to_end():
-    X, _, _ = make_shared_private(n_samples=80, n_views=2, n_features=5, random_state=0)
-    a = MMVAEPlus(n_shared=2, n_private=2, **FAST).fit(X).transform(X)
-    b = IDMVAE(n_shared=2, n_private=2, lambda1=0, lambda2=0, **FAST).fit(X).transform(X)
-    np.testing.assert_array_equal(a, b)
-
-
 def test_mmvaeplus_log_weight_matches_its_definition():
     """log w = sum_d log p(x_d | z_m, w~_d)
     + beta [log p(z) + log p(w) - log q(z|X) - log q(w|x_m)]."""
@@ -112,24 +79,114 @@ def test_contrast_matches_direct_computation():
         assert got[i] == pytest.approx(expect, rel=1e-10)
 
 
-def test_cross_mi_is_minus_mean_pairwise_contrast():
-    views = random_views(n=6)
-    module, xs = build_module(IDMVAE(n_shared=2, n_private=2, temperature=0.5), views)
-    mask = torch.ones(6, 3, dtype=torch.bool)
+def _cos(u, v):
+    return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
+
+
+def _infonce_direction(a, b, i, tau):
+    """Eq. 1 for anchor a_i: its positive b_i against the other view's batch samples."""
+    logits = [_cos(a[i], b[j]) / tau for j in range(len(a))]
+    return logits[i] - float(np.log(np.sum(np.exp(logits))))
+
+
+def _nt_xent_anchor(x, i, partner, tau):
+    """SimCLR NT-Xent of anchor x_i over the pooled 2B set, self excluded."""
+    logits = [_cos(x[i], x[j]) / tau for j in range(len(x)) if j != i]
+    return _cos(x[i], x[partner]) / tau - float(np.log(np.sum(np.exp(logits))))
+
+
+def _pair_contrast(a, b, i, tau, negatives):
+    if negatives == "cross":
+        return 0.5 * (_infonce_direction(a, b, i, tau) + _infonce_direction(b, a, i, tau))
+    x, n = np.concatenate([a, b]), len(a)
+    return 0.5 * (_nt_xent_anchor(x, i, i + n, tau) + _nt_xent_anchor(x, i + n, i, tau))
+
+
+@pytest.mark.parametrize("negatives", ["cross", "all"])
+@pytest.mark.parametrize("normalization", ["authors", "paper"])
+def test_cross_mi_matches_the_formulas(normalization, negatives):
+    """Paper: -2/(M(M-1)) sum_{m<n} C_mn; authors' code: -1/(M-1) sum_{m != n} C_mn
+    (M times the paper's), with Eq. 1 or NT-Xent as C, written out sample by sample."""
+    M, B, tau = 3, 6, 0.5
+    est = IDMVAE(n_shared=2, n_private=2, temperature=tau)
+    est.set_params(normalization=normalization, negatives=negatives)
+    module, _ = build_module(est, random_views(n=B))
+    z = torch.randn(M, B, 2, generator=torch.Generator().manual_seed(0))
+    got = module.cross_mi(z, torch.ones(B, M, dtype=torch.bool)).numpy()
+    zn = z.double().numpy()
+    for i in range(B):
+        pairs = [
+            _pair_contrast(zn[m], zn[n], i, tau, negatives)
+            for m in range(M)
+            for n in range(M)
+            if m != n
+        ]  # ordered pairs, each unordered pair twice
+        if normalization == "authors":
+            expect = -sum(pairs) / (M - 1)
+        else:
+            expect = -2.0 / (M * (M - 1)) * sum(pairs) / 2
+        assert got[i] == pytest.approx(expect, rel=1e-5)
+
+
+def test_cross_mi_averages_the_observed_pairs_of_each_sample():
+    """With a missing view, a sample's CrossMI counts only its observed pairs, whose
+    negatives are the samples that have both views."""
+    B, tau = 6, 0.5
+    module, _ = build_module(
+        IDMVAE(n_shared=2, n_private=2, temperature=tau, normalization="paper"),
+        random_views(n=B),
+    )
+    z = torch.randn(3, B, 2, generator=torch.Generator().manual_seed(1))
+    mask = torch.ones(B, 3, dtype=torch.bool)
     mask[0, 2] = False
-    z = torch.randn(3, 6, 2)
-    got = module.cross_mi(z, mask)
-    for i in range(6):
-        values = []
-        for m in range(3):
-            for n in range(m + 1, 3):
-                both = mask[:, m] & mask[:, n]
-                if not both[i]:
-                    continue
-                c1 = contrast(z[m], z[n], both, 0.5)[i]
-                c2 = contrast(z[n], z[m], both, 0.5)[i]
-                values.append(0.5 * (c1 + c2))
-        torch.testing.assert_close(got[i], -torch.stack(values).mean())
+    got = module.cross_mi(z, mask).numpy()
+    zn = z.double().numpy()
+    # sample 0 has only the pair (0, 1), over all six samples
+    assert got[0] == pytest.approx(-_pair_contrast(zn[0], zn[1], 0, tau, "cross"), rel=1e-5)
+    # sample 1: pairs with view 2 use the five samples that have it
+    keep = [1, 2, 3, 4, 5]
+    expect = (
+        -(
+            _pair_contrast(zn[0], zn[1], 1, tau, "cross")
+            + _pair_contrast(zn[0][keep], zn[2][keep], 0, tau, "cross")
+            + _pair_contrast(zn[1][keep], zn[2][keep], 0, tau, "cross")
+        )
+        / 3
+    )
+    assert got[1] == pytest.approx(expect, rel=1e-5)
+
+
+@pytest.mark.parametrize("normalization", ["authors", "paper"])
+def test_gen_aug_lsq_matches_the_formula(normalization):
+    """App. A's least-squares GenAug written out: for view m and sample i with partner
+    i-1, decode (z_m^i, w_m^{i-1}) and (z_m^{i-1}, w_m^i), re-encode the means, and
+    compare them with the partner's posterior means; 1/2 (L_z + L_w) summed over views
+    (authors) or divided by M (paper)."""
+    M, B = 3, 5
+    module, xs = build_module(
+        IDMVAE(n_shared=2, n_private=2, genaug="lsq", normalization=normalization),
+        random_views(n=B),
+    )
+    mask = torch.ones(B, M, dtype=torch.bool)
+    gen = torch.Generator().manual_seed(0)
+    z, w = torch.randn(M, B, 2, generator=gen), torch.randn(M, B, 2, generator=gen)
+    with torch.no_grad():
+        enc = module.encode(xs, mask)
+        got = module.gen_aug(xs, mask, enc, z, w).numpy()
+        expect = np.zeros(B)
+        for i in range(B):
+            p = (i - 1) % B
+            for m in range(M):
+                x_w = module.decoders[m](torch.cat([z[m, i], w[m, p]])[None])  # Gaussian mean
+                x_z = module.decoders[m](torch.cat([z[m, p], w[m, i]])[None])
+                w_again = module.private_encoders[m](x_w)[0, :2]  # the posterior mean
+                z_again = module.shared_encoders[m](x_z)[0, :2]
+                l_w = ((w_again - enc["private_loc"][m, p]) ** 2).sum()
+                l_z = ((z_again - enc["expert_loc"][m, p]) ** 2).sum()
+                expect[i] += 0.5 * float(l_w + l_z)
+    if normalization == "paper":
+        expect /= M
+    np.testing.assert_allclose(got, expect, rtol=1e-5)
 
 
 @pytest.mark.parametrize("genaug", ["contrast", "lsq"])

@@ -6,36 +6,60 @@ priors (paper Eq. 2):
     L = L_MMVAE+ + lambda1 L_CrossMI + lambda2 L_GenAug (+ diffusion_weight L_diff).
 
 * L_CrossMI (Sec. 2.2) maximises a contrastive estimate (Eq. 1) of the mutual
-  information between the shared posterior means of every observed pair of views:
-  ``-2 / (M (M - 1)) sum_{m<n} Contrast(z_m, z_n)``.
+  information between the shared posterior means of every observed pair of views.
 * L_GenAug (Sec. 2.3) is a cycle consistency on generated views: decode
   ``x+ = dec_m(z_m, w'_m)`` with ``w'_m`` the private latent of another sample (a roll
   of the batch), re-encode it and match ``q(w | x+)`` to ``w'_m``; likewise swap
   ``z``. The match is contrastive (``genaug="contrast"``) or squared distance of
-  means (``"lsq"``, App. A). ``L_GenAug = 1/(2M) sum_m (L_z_m + L_w_m)``.
-* Diffusion priors (Eq. 3): latent DDPMs for ``z`` and each ``w_m`` are fitted to the
-  posterior means jointly with the model, their loss added with weight
-  ``diffusion_weight`` (gradients reach the encoders); ``sample`` and
-  cross-generation draw from them. The Gaussian prior term stays in the MMVAE+
-  bound, as in the authors' code: dropping it (Eq. 3 read literally, with the
-  simplified DDPM loss on the means standing in for ``-log p(z)``) leaves nothing
-  that penalises the posterior scales, so the entropy term widens the posteriors of
-  the latents the decoder ignores without limit (the loss diverges to minus
-  infinity; ``test_diffusion_prior_keeps_posterior_scales_bounded``). The simplified
-  loss scored on draws would not bound them either: it is at most one per dimension
-  however wide the draws, while the entropy grows with their log scale.
+  means (``"lsq"``, App. A).
+
+What ``lambda1`` and ``lambda2`` mean (``normalization``). The paper writes
+
+    L_CrossMI = -2 / (M (M - 1)) sum_{m<n} Contrast(z_m, z_n),
+    L_GenAug  = 1 / (2M) sum_m (L_z_m + L_w_m),
+
+means over pairs and views (``"paper"``). The authors' code, whose runs produced
+the paper's numbers and tuned its lambdas (80 and 20 on PolyMNIST-Quadrant, 10 and
+0.001 on TCGA), sums instead:
+
+    L_CrossMI = -1 / (M - 1) sum_{m != n} Contrast(z_m, z_n),
+    L_GenAug  = sum_m 1/2 (L_z_m + L_w_m),
+
+both M times the paper's (``"authors"``, the default, so that ``lambda1=80`` means
+the paper's 80). Contrast is Eq. 1 with the other view's batch samples as
+negatives, symmetrised over the two directions (``negatives="cross"``), or the
+NT-Xent loss of the authors' code, whose candidates also include the same view's
+other samples (``"all"``, 2B - 1 candidates).
+
+Diffusion priors (Eq. 3): latent DDPMs for ``z`` and each ``w_m`` are fitted to the
+posterior means jointly with the model, their loss added with weight
+``diffusion_weight`` (gradients reach the encoders); ``sample`` and
+cross-generation draw from them. The Gaussian prior term stays in the MMVAE+
+bound, as in the authors' code: dropping it (Eq. 3 read literally, with the
+simplified DDPM loss on the means standing in for ``-log p(z)``) leaves nothing
+that penalises the posterior scales, so the entropy term widens the posteriors of
+the latents the decoder ignores without limit (the loss diverges to minus
+infinity). The simplified loss scored on draws would not bound them either: it is
+at most one per dimension however wide the draws, while the entropy grows with
+their log scale. Our DDPM (:class:`~skmmvae.diffusion.LatentDDPM`) predicts the
+noise (epsilon parameterisation) under a cosine schedule of 1000 steps, with a
+100-step respaced ancestral sampler; the authors' latent DDPM predicts the clean
+latent (x0 parameterisation) under a sigmoid schedule, also 1000 / 100 steps. Both
+minimise the simplified (reweighted) DDPM loss, which is not itself a bound on
+``-log p(z)``.
 """
 
 from __future__ import annotations
 
 import numbers
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..base import _COMMON_DOC, _FITTED_DOC, _store, check_beta
 from ..diffusion import LatentDDPM
-from ..objectives import contrast
+from ..objectives import contrast, nt_xent
 from .mmvaeplus import MMVAEPlus, MMVAEPlusModule
 
 __all__ = ["IDMVAE"]
@@ -45,7 +69,8 @@ PRESETS = {
         "beta": 2.5,
         "lambda1": 80.0,
         "lambda2": 20.0,
-        "diffusion_weight": 1.0,
+        "negatives": "all",
+        "temperature": 1.0,
         "lr": 5e-4,
         "batch_size": 128,
         "n_shared": 32,
@@ -63,6 +88,8 @@ class IDMVAEModule(MMVAEPlusModule):
         lambda1,
         lambda2,
         temperature,
+        negatives,
+        normalization,
         genaug,
         diffusion_prior,
         diffusion_weight,
@@ -74,6 +101,8 @@ class IDMVAEModule(MMVAEPlusModule):
         self.lambda1 = lambda1
         self.lambda2 = lambda2
         self.temperature = temperature
+        self.negatives = negatives
+        self.normalization = normalization
         self.genaug = genaug
         self.diffusion_prior = diffusion_prior
         self.diffusion_weight = diffusion_weight
@@ -88,29 +117,46 @@ class IDMVAEModule(MMVAEPlusModule):
             self.prior_w = nn.ModuleList(ddpm(self.n_private) for _ in range(self.n_views))
 
     # ---- Sec. 2.2: cross-view mutual information ----------------------------------------
+    def _contrast(self, a, b, valid):
+        """Contrast of paired representations per sample (<= 0): Eq. 1 symmetrised over
+        the two directions (``negatives="cross"``) or NT-Xent (``"all"``)."""
+        if self.negatives == "all":
+            return nt_xent(a, b, valid, self.temperature)
+        t = self.temperature
+        return 0.5 * (contrast(a, b, valid, t) + contrast(b, a, valid, t))
+
     def cross_mi(self, z_means, mask):
-        """L_CrossMI per sample: minus the average Contrast over observed pairs (Eq. 1,
-        symmetrised over the two directions of each pair)."""
+        """L_CrossMI per sample, over the observed pairs of views.
+
+        ``"paper"``: ``-2 / (M (M - 1)) sum_{m<n} Contrast(z_m, z_n)`` (Sec. 2.2), the
+        mean over the sample's observed pairs. ``"authors"``: ``-1 / (M - 1)
+        sum_{m != n} Contrast(z_m, z_n)``, M times the paper's with every view observed.
+        """
         total = torch.zeros(mask.shape[0], device=mask.device)
         pairs = torch.zeros_like(total)
         for m in range(self.n_views):
             for n in range(m + 1, self.n_views):
                 both = mask[:, m] & mask[:, n]
-                c = contrast(z_means[m], z_means[n], both, self.temperature)
-                c = c + contrast(z_means[n], z_means[m], both, self.temperature)
-                total = total + 0.5 * c
+                total = total + self._contrast(z_means[m], z_means[n], both)
                 pairs = pairs + both.to(total.dtype)
+        if self.normalization == "authors":
+            return -2.0 * total / max(self.n_views - 1, 1)
         return -total / pairs.clamp_min(1.0)
 
     # ---- Sec. 2.3: generative augmentation -----------------------------------------------
     def _match(self, estimate, target, valid):
         if self.genaug == "contrast":
+            if self.negatives == "all":
+                return -nt_xent(estimate, target, valid, self.temperature)
             return -contrast(estimate, target, valid, self.temperature)
         return torch.where(valid, ((estimate - target) ** 2).sum(-1), 0.0)
 
     def gen_aug(self, views, mask, enc, z, w):
-        """L_GenAug per sample: (1 / 2|O|) sum over observed views of (L_z_m + L_w_m)."""
+        """L_GenAug per sample: ``1/2 (L_z_m + L_w_m)`` summed over the views whose
+        sample and partner are observed (``"authors"``), or averaged over them
+        (``"paper"``: ``1 / (2M) sum_m``)."""
         total = torch.zeros(mask.shape[0], device=mask.device)
+        count = torch.zeros_like(total)
         for m in range(self.n_views):
             obs = mask[:, m]
             # partners come from the previous sample of the batch; pairs that involve a
@@ -129,7 +175,10 @@ class IDMVAEModule(MMVAEPlusModule):
             loss_w = self._match(w_again, mu_w_other, valid)
             loss_z = self._match(z_again, mu_z_other, valid)
             total = total + 0.5 * torch.where(valid, loss_w + loss_z, 0.0)
-        return total / mask.sum(-1)
+            count = count + valid.to(total.dtype)
+        if self.normalization == "authors":
+            return total
+        return total / count.clamp_min(1.0)
 
     # ---- Eq. 3: diffusion priors -----------------------------------------------------------
     def diffusion_terms(self, enc, mask):
@@ -207,7 +256,18 @@ class IDMVAE(MMVAEPlus):
     lambda2 : float, default=1.0
         Weight of L_GenAug (the paper: 20 on PolyMNIST-Quadrant, 0.001 on TCGA).
     temperature : float, default=1.0
-        Temperature of the contrastive affinity ``exp(cos / temperature)``.
+        Temperature of the contrastive affinity ``exp(cos / temperature)`` (1 in the
+        authors' code).
+    negatives : {"cross", "all"}, default="cross"
+        Negatives of the contrastive terms: the other view's batch samples (Eq. 1,
+        symmetrised over the two directions; B candidates per anchor), or every
+        other sample of both views (NT-Xent, as in the authors' code; 2B - 1
+        candidates).
+    normalization : {"authors", "paper"}, default="authors"
+        How L_CrossMI and L_GenAug are scaled (see the module docstring):
+        ``"authors"`` sums over views (CrossMI: ``-1/(M-1) sum_{m != n}``, GenAug:
+        ``sum_m``), as the code that tuned the paper's lambdas did; ``"paper"``
+        averages (the paper's formulas; M times weaker for the same lambda).
     genaug : {"contrast", "lsq"}, default="contrast"
         Matching in L_GenAug: contrastive (the paper's main results) or squared
         distance of posterior means (App. A).
@@ -237,10 +297,13 @@ class IDMVAE(MMVAEPlus):
     Notes
     -----
     Paper settings are available as presets: ``IDMVAE.from_preset("polymnist-quadrant")``
-    (beta 2.5, lambda1 80, lambda2 20, diffusion weight 1, lr 5e-4, batch 128, z 32,
-    w 128, Laplace likelihoods) and ``IDMVAE.from_preset("tcga")`` (z 16, w 32,
-    lambda1 10, lambda2 0.001). ``history_`` records ``train_cross_mi``,
-    ``train_gen_aug`` and ``train_diffusion`` next to ``train_rec`` and ``train_kl``.
+    (beta 2.5, lambda1 80, lambda2 20, NT-Xent at temperature 1, lr 5e-4, batch 128,
+    z 32, w 128, Laplace likelihoods; the authors also trained diffusion priors with
+    weight 1: add ``diffusion_prior=True`` for the paper's rows with them) and
+    ``IDMVAE.from_preset("tcga")`` (z 16, w 32, lambda1 10, lambda2 0.001). The
+    lambdas are on the authors' scale (``normalization="authors"``). ``history_``
+    records ``train_cross_mi``, ``train_gen_aug`` and ``train_diffusion`` next to
+    ``train_rec`` and ``train_kl``.
 
     References
     ----------
@@ -264,6 +327,8 @@ class IDMVAE(MMVAEPlus):
         lambda1=10.0,
         lambda2=1.0,
         temperature=1.0,
+        negatives="cross",
+        normalization="authors",
         genaug="contrast",
         diffusion_prior=False,
         diffusion_weight=1.0,
@@ -310,10 +375,15 @@ class IDMVAE(MMVAEPlus):
         return cls(**{**PRESETS[name], **params})
 
     def _build_module(self, specs):
-        if self.genaug not in ("contrast", "lsq"):
-            raise ValueError(f"genaug must be 'contrast' or 'lsq'; got {self.genaug!r}.")
-        if not (isinstance(self.temperature, numbers.Real) and self.temperature > 0):
-            raise ValueError("temperature must be > 0.")
+        for name, allowed in (
+            ("genaug", ("contrast", "lsq")),
+            ("negatives", ("cross", "all")),
+            ("normalization", ("authors", "paper")),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}; got {getattr(self, name)!r}.")
+        if not (isinstance(self.temperature, numbers.Real) and 0 < self.temperature < np.inf):
+            raise ValueError(f"temperature must be a finite number > 0; got {self.temperature!r}.")
         for name in ("diffusion_steps", "diffusion_sampling_steps"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or value < 1:
@@ -324,6 +394,8 @@ class IDMVAE(MMVAEPlus):
             lambda1=check_beta(self.lambda1, "lambda1"),
             lambda2=check_beta(self.lambda2, "lambda2"),
             temperature=float(self.temperature),
+            negatives=self.negatives,
+            normalization=self.normalization,
             genaug=self.genaug,
             diffusion_prior=bool(self.diffusion_prior),
             diffusion_weight=check_beta(self.diffusion_weight, "diffusion_weight"),
