@@ -602,3 +602,20 @@ def test_coherence_on_image_views():
     assert r["shared_matrix"].shape == (2, 2) and in_unit(r["shared_matrix"])
     assert in_unit(unconditional_coherence(est, clfs, 20)["coherence"])
     assert np.isfinite(log_likelihood(est, X[:4], K=3)).all()
+
+
+def test_cross_coherence_draws_the_private_latent_from_the_prior_by_default(
+    fitted, data, view_clfs
+):
+    """The papers' protocol: the target's w from the prior, not its own posterior (which
+    hands the target's private label, and any leaked shared factor, to the generation)."""
+    X, y, yp = data[3:]
+    est = fitted(MMVAEPlus)
+    default = conditional_coherence(est, X, y, yp, view_clfs, random_state=0)
+    prior = conditional_coherence(est, X, y, yp, view_clfs, w_from="prior", random_state=0)
+    posterior = conditional_coherence(est, X, y, yp, view_clfs, w_from="posterior", random_state=0)
+    np.testing.assert_array_equal(default["private_matrix"], prior["private_matrix"])
+    assert not np.array_equal(default["private_matrix"], posterior["private_matrix"])
+    loo = leave_one_out_coherence(est, X, y, yp, view_clfs, random_state=0)
+    loo_prior = leave_one_out_coherence(est, X, y, yp, view_clfs, w_from="prior", random_state=0)
+    np.testing.assert_array_equal(loo["private_per_view"], loo_prior["private_per_view"])

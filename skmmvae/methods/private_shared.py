@@ -4,12 +4,17 @@ The "DMVAE" baseline of the IDMVAE tables (not Daunhawer et al.'s DMVAE). Each v
 m has a shared posterior q_m(z | x_m) and a private posterior q_m(w_m | x_m). The
 joint shared posterior is the product of the observed experts and the prior expert,
 q(z | X) ∝ p(z) prod_m q_m(z | x_m). Every observed view is reconstructed from its
-own private latent together with three kinds of shared latent: its own, each other
-observed view's, and the product's. Each pairing is an ELBO term:
+own private latent together with each shared posterior s in {every observed view's
+own expert, the product}: one ELBO per shared source,
 
-    T(m, s) = lambda_m E log p(x_m | w_m, z_s) - beta [KL(q(w_m | x_m) || p) + KL(q_s || p)],
+    ELBO_s = sum_m lambda_m E log p(x_m | w_m, z_s)
+             - beta [KL(q_s(z) || p) + sum_m KL(q(w_m | x_m) || p)],
 
-and the objective is sum_m sum_s T(m, s) over s in {m, other observed views, PoE}.
+summed over the sources (the joint ELBO plus one cross ELBO per unimodal shared
+posterior, as in MultiVae). Each shared KL counts once per source: summing the
+pairings T(m, s) view by view would count it once per *target* view, M times, and
+pull the shared latent towards the prior (then the private latents carry the shared
+factor and cross-view prediction fails).
 
 The authors' released code zeroes the PoE reconstruction terms; this implements
 the paper's objective, with them.
@@ -68,20 +73,15 @@ class PrivateSharedModule(MultimodalModule):
             source_ok = torch.zeros_like(source_ok)
             source_ok[-1] = True
         rec = torch.zeros(mask.shape[0], device=mask.device)
-        kl = torch.zeros_like(rec)
+        kl = torch.where(source_ok, kl_shared, 0.0).sum(0)  # each source's KL once
+        n_sources = source_ok.sum(0)
         for m, x in enumerate(views):
             inputs = torch.cat([shared, w[m].expand(shared.shape[0], -1, -1)], dim=-1)
             ll = self.log_likelihood(m, x, inputs)  # (M + 1, B)
             if weighted and self.weights[m] != 1.0:
                 ll = ll * self.weights[m]
-            use = source_ok & mask[:, m]  # (M + 1, B)
-            rec = rec + torch.where(use, ll, 0.0).sum(0)
-            if joint_only:
-                kl = kl + torch.where(mask[:, m], kl_w[m], 0.0)
-            else:
-                kl = kl + torch.where(use, kl_w[m] + kl_shared, 0.0).sum(0)
-        if joint_only:
-            kl = kl + kl_shared[-1]
+            rec = rec + torch.where(source_ok & mask[:, m], ll, 0.0).sum(0)
+            kl = kl + torch.where(mask[:, m], n_sources * kl_w[m], 0.0)  # once per source
         return rec, kl
 
     def forward(self, views, mask):
