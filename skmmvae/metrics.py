@@ -11,6 +11,8 @@ tractable prior or joint density).
   :func:`unconditional_coherence`: generate views and check with per-view
   classifiers that the generations carry the right labels.
 * :func:`log_likelihood`: importance-sampled joint or conditional log-likelihoods.
+* :func:`cross_view_agreement` and :func:`leave_one_view_out_score`: label-free
+  criteria for model selection (``GridSearchCV(..., scoring=...)``).
 * :func:`train_view_classifiers` and :class:`ImageClassifier`: the per-view
   evaluation classifiers coherence needs (a small CNN for images, a linear or MLP
   pipeline for tables).
@@ -39,7 +41,7 @@ from torch import nn
 
 from .base import MultimodalVAE, _seeded
 from .training import ViewData
-from .views import check_views
+from .views import MultiView, check_views
 
 __all__ = [
     "latent_classification",
@@ -47,6 +49,8 @@ __all__ = [
     "conditional_coherence",
     "leave_one_out_coherence",
     "unconditional_coherence",
+    "cross_view_agreement",
+    "leave_one_view_out_score",
     "log_likelihood",
     "train_view_classifiers",
     "ImageClassifier",
@@ -747,6 +751,122 @@ def unconditional_coherence(estimator, classifiers, n_samples=1000, *, random_st
     for p in preds[1:]:
         agree &= p == preds[0]
     return {"coherence": float(agree.mean()), "n_samples": int(n_samples)}
+
+
+# ---- label-free model selection ------------------------------------------------------
+def _selection_target(estimator, name):
+    """The fitted multimodal VAE a scorer evaluates: the estimator itself, or the first
+    step of a Pipeline (which then receives ``X`` unchanged)."""
+    if not isinstance(estimator, MultimodalVAE) and hasattr(estimator, "steps"):
+        estimator = estimator.steps[0][1]
+    if not isinstance(estimator, MultimodalVAE):
+        raise TypeError(
+            f"{name} scores a fitted skmmvae estimator, or a Pipeline whose first step "
+            f"is one; got {type(estimator).__name__}."
+        )
+    _check_fitted_estimator(estimator)
+    return estimator
+
+
+def cross_view_agreement(estimator, X, y=None):
+    """Label-free score of how well the views agree on the shared latent (higher is
+    better; 0.5 is chance, 1 perfect).
+
+    For every ordered pair of views ``(s, t)`` and every sample ``i`` that observes
+    both, the shared posterior mean is inferred from view ``s`` alone (``z_s^i``) and
+    from view ``t`` alone; the sample scores the share of the other such samples
+    ``j`` whose ``z_t^j`` is less cosine-similar to ``z_s^i`` than its own ``z_t^i``
+    (ties count half). The score is the mean over samples and pairs: a rank-based,
+    scale-free measure of what IDMVAE's CrossMI term (``lambda1``) is for, which the
+    ELBO (``score``) penalises. A collapsed shared latent scores 0.5.
+
+    Use it as ``scoring=`` (its signature is ``(estimator, X, y)``), e.g.
+    ``GridSearchCV(IDMVAE(), {"lambda1": [0, 10, 80]}, scoring=cross_view_agreement)``;
+    on held-out rows, it rewards shared information that generalises.
+
+    Parameters
+    ----------
+    estimator : fitted MultimodalVAE, or a Pipeline whose first step is one
+    X : multi-view input with at least two views
+    y : ignored
+
+    Returns
+    -------
+    score : float
+    """
+    estimator = _selection_target(estimator, "cross_view_agreement")
+    arrays, mask = _inputs(estimator, X)
+    n_views = mask.shape[1]
+    if n_views < 2:
+        raise ValueError("cross_view_agreement needs at least two views.")
+    alone = []
+    for m in range(n_views):
+        z = _latent_block(estimator, arrays, _only(mask, m), "shared", False, None)
+        alone.append(z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12))
+    scores = []
+    for s in range(n_views):
+        for t in range(n_views):
+            rows = np.flatnonzero(mask[:, s] & mask[:, t])
+            if s == t or len(rows) < 2:
+                continue
+            zs, zt = alone[s][rows], alone[t][rows]
+            for start in range(0, len(rows), 1024):
+                sim = zs[start : start + 1024] @ zt.T  # (chunk, n)
+                own = sim[np.arange(len(sim)), np.arange(start, start + len(sim))][:, None]
+                lower = (sim < own).sum(1) + 0.5 * ((sim == own).sum(1) - 1)
+                scores.append(lower / (len(rows) - 1))
+    if not scores:
+        raise ValueError("cross_view_agreement needs samples that observe two views.")
+    return float(np.mean(np.concatenate(scores)))
+
+
+def leave_one_view_out_score(estimator, X, y=None):
+    """Label-free score of predicting each view from the others (higher is better; 0
+    is perfect, -1 is as good as predicting each feature's mean).
+
+    Every view ``t`` of the samples that observe it and at least one other view is
+    hidden and imputed from the rest (``impute``: the method's own aggregation of the
+    observed views, and its rule for a missing view's private latent); the score is
+    minus the standardised mean squared error (each feature's MSE divided by its
+    variance over these samples; constant features left out), averaged over features
+    and views. Use it as ``scoring=`` in ``GridSearchCV``.
+
+    Parameters
+    ----------
+    estimator : fitted MultimodalVAE, or a Pipeline whose first step is one
+    X : multi-view input with at least two views
+    y : ignored
+
+    Returns
+    -------
+    score : float
+    """
+    estimator = _selection_target(estimator, "leave_one_view_out_score")
+    arrays, mask = _inputs(estimator, X)
+    n_views = mask.shape[1]
+    if n_views < 2:
+        raise ValueError("leave_one_view_out_score needs at least two views.")
+    errors = []
+    for t in range(n_views):
+        others = np.ones(n_views, dtype=bool)
+        others[t] = False
+        rows = mask[:, t] & (mask & others).any(1)
+        if rows.sum() < 2:
+            continue
+        arr, msk = _rows(arrays, mask, rows)
+        hidden = msk.copy()
+        hidden[:, t] = False
+        n = len(arr[t])
+        true = np.asarray(arr[t], dtype=np.float64).reshape(n, -1)
+        filled = estimator.impute(MultiView(arr, mask=hidden)).views[t]
+        pred = np.asarray(filled, dtype=np.float64).reshape(n, -1)
+        var = true.var(0)
+        keep = var > 0
+        if keep.any():
+            errors.append(np.mean(((pred - true) ** 2).mean(0)[keep] / var[keep]))
+    if not errors:
+        raise ValueError("leave_one_view_out_score needs samples that observe two views.")
+    return -float(np.mean(errors))
 
 
 # ---- log-likelihood ------------------------------------------------------------------
