@@ -19,6 +19,7 @@ explicit mask says so. Observed rows must be finite.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.utils import check_array
@@ -125,6 +126,15 @@ class MultiView:
         mask = None if self.mask is None else self.mask[rows]
         return MultiView(views, mask=mask)
 
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            f"A MultiView holds {self.n_views} views (shapes "
+            f"{[tuple(v.shape) for v in self.views]}) and cannot be used as one array, e.g. "
+            "by StandardScaler or another array-only step. Use a view's array, X.views[m], "
+            "or pass a DataFrame with `view__feature` columns (e.g. the output of a "
+            "ColumnTransformer) to preprocess the views inside a Pipeline."
+        )
+
     def __repr__(self):
         shapes = ", ".join(str(v.shape) for v in self.views)
         missing = "" if self.mask is None else f", {int((~self.mask).sum())} missing"
@@ -138,7 +148,17 @@ def _is_dataframe(X):
 def _column_groups(n_columns, views, columns=None):
     """Column index arrays of each view for a 2-D table (array or DataFrame)."""
     if views is None:
-        if columns is not None and all("__" in str(c) for c in columns):
+        has_prefix = [] if columns is None else ["__" in str(c) for c in columns]
+        if any(has_prefix) and not all(has_prefix):
+            plain = [c for c, p in zip(columns, has_prefix) if not p]
+            shown = ", ".join(repr(c) for c in plain[:10]) + (", ..." if len(plain) > 10 else "")
+            raise ValueError(
+                f"{sum(has_prefix)} of the {len(columns)} DataFrame columns are named "
+                f"`view__feature`, but {len(plain)} lack the `view__` prefix: {shown}. Name "
+                "every column `view__feature` (the prefix is the view), or pass views= to say "
+                "which columns form each view."
+            )
+        if columns is not None and all(has_prefix):
             prefixes = [str(c).split("__", 1)[0] for c in columns]
             order = list(dict.fromkeys(prefixes))
             return [np.flatnonzero([p == name for p in prefixes]) for name in order], order
@@ -248,17 +268,60 @@ def _check_one_view(v, m):
         )
     if v.dtype == bool:
         v = v.astype(np.float32)
-    checked = check_array(
-        v,
-        dtype="numeric",
-        ensure_all_finite="allow-nan",
-        allow_nd=True,
-        copy=False,
-        input_name=f"view {m}",
-    )
+    if v.dtype.kind == "c":
+        raise ValueError(
+            f"View {m}: Complex data not supported (dtype {v.dtype}); the views must be real. "
+            "Pass the real and imaginary parts (or the modulus) as real features instead."
+        )
+    if v.dtype.kind in "USaV":
+        raise ValueError(
+            f"View {m} holds strings or bytes (dtype {v.dtype}); the views must be numeric. "
+            "Encode the values as numbers first (e.g. OneHotEncoder or OrdinalEncoder)."
+        )
+    try:
+        checked = check_array(
+            v,
+            dtype="numeric",
+            ensure_all_finite="allow-nan",
+            allow_nd=True,
+            copy=False,
+            input_name=f"view {m}",
+        )
+    except (TypeError, ValueError) as err:
+        text = str(err)
+        if f"view {m} " in text.lower() and len(text) < 300:
+            raise  # sklearn's own message names the view
+        if v.dtype == object and "complex" in text:
+            raise ValueError(
+                f"View {m}: Complex data not supported (complex values in an object array); "
+                "the views must be real."
+            ) from None
+        msg = text.splitlines()[0] if text else type(err).__name__
+        msg = msg if len(msg) <= 150 else msg[:150] + "..."
+        what = f"View {m} holds values that are not numbers" if v.dtype == object else f"View {m}"
+        raise type(err)(f"{what}: {msg}") from None
     if isinstance(v, np.memmap) and checked.dtype == v.dtype and np.shares_memory(checked, v):
         return v  # keep memory-mapped views mapped (gathered per batch in training)
     return checked
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_float32_range(v, m):
+    """The networks compute in float32: larger finite values would become infinite."""
+    if v.dtype.kind != "f" or v.dtype.itemsize <= 4 or v.size == 0:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN (missing) views
+        hi, lo = np.nanmax(v), np.nanmin(v)
+    largest = max(abs(float(hi)), abs(float(lo)))
+    if largest > _FLOAT32_MAX:
+        raise ValueError(
+            f"View {m} has values beyond the float32 range (largest |x| = {largest:.3g} > "
+            f"{_FLOAT32_MAX:.3g}); the networks compute in float32. Rescale the view first "
+            "(e.g. divide by a constant or take a log)."
+        )
 
 
 def check_views(X, views=None):
@@ -298,6 +361,8 @@ def _validate_arrays(arrays, explicit_mask=None):
     if len(n) != 1:
         sizes = ", ".join(f"view {m}: {len(v)}" for m, v in enumerate(arrays))
         raise ValueError(f"All views must have the same number of rows ({sizes}).")
+    for m, v in enumerate(arrays):
+        _check_float32_range(v, m)
     n_samples = len(arrays[0])
     mask = np.ones((n_samples, len(arrays)), dtype=bool)
     if explicit_mask is not None:
@@ -345,7 +410,17 @@ def merge_like(layout, X, views, n_samples):
     if kind == "dataframe":
         out = X.copy()
         for g, v in zip(groups, views):
-            out.iloc[:, g] = v
+            v = np.asarray(v).reshape(n_samples, -1)
+            dtypes = {out.dtypes.iloc[j] for j in g}
+            dtype = dtypes.pop() if len(dtypes) == 1 else None
+            if isinstance(dtype, np.dtype) and dtype.kind == "f":  # float columns keep it
+                out.iloc[:, g] = v.astype(dtype, copy=False)
+                continue
+            for k, j in enumerate(g):  # mixed or non-float columns: replace them
+                dt, col = out.dtypes.iloc[j], v[:, k]
+                if isinstance(dt, np.dtype) and dt.kind == "f":
+                    col = col.astype(dt, copy=False)
+                out.isetitem(int(j), col)
         return out
     base = np.asarray(X)
     dtype = np.result_type(base.dtype, *[v.dtype for v in views])
