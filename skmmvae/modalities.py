@@ -10,6 +10,7 @@ small torch module (:class:`Likelihood` and subclasses) holding any learned scal
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -21,6 +22,18 @@ __all__ = ["Modality", "ViewSpec", "LIKELIHOODS", "resolve_modalities"]
 LIKELIHOODS = ("gaussian", "laplace", "bernoulli", "categorical", "poisson")
 ARCHS = ("auto", "mlp", "conv", "text")
 CONV_SIDES = (28, 16, 32, 64, 128, 256)
+MAX_INFERRED_VOCAB = 1024  # largest vocabulary "auto" infers for an integer view
+
+
+def check_hidden_sizes(value, name="hidden_layer_sizes"):
+    """Validate MLP hidden sizes: a non-empty tuple (or list) of positive integers."""
+    ok = isinstance(value, (tuple, list)) and len(value) > 0
+    ok = ok and all(
+        isinstance(h, numbers.Integral) and not isinstance(h, bool) and h >= 1 for h in value
+    )
+    if not ok:
+        raise ValueError(f"{name} must be a non-empty tuple of positive integers; got {value!r}.")
+    return tuple(int(h) for h in value)
 
 
 class Modality:
@@ -31,7 +44,10 @@ class Modality:
     likelihood : {"auto", "gaussian", "laplace", "bernoulli", "categorical", "poisson"}
         ``"auto"`` picks from the data: 4-D floats in [0, 1] -> laplace; other 4-D
         floats -> gaussian; 2-D values in {0, 1} -> bernoulli; other 2-D integers ->
-        categorical (token sequences); other 2-D floats -> gaussian.
+        categorical (token sequences); other 2-D floats -> gaussian. "auto" infers a
+        vocabulary of at most ``MAX_INFERRED_VOCAB`` = 1024 tokens: an integer view with
+        larger values (identifiers, counts) raises a ValueError asking for an explicit
+        likelihood (``"gaussian"``, ``"poisson"``, or ``"categorical"`` with any size).
     arch : {"auto", "mlp", "conv", "text"}
         Network family. ``"auto"``: conv for square images of side 28 or a power of two
         in [16, 256], text for token sequences, MLP otherwise.
@@ -144,6 +160,15 @@ class Modality:
                 raise ValueError(f"View {index}: tokens must be non-negative integers.")
             vocab = int(self.vocab_size or (int(values.max()) + 1 if values.size else 2))
             vocab = max(vocab, 2)
+            inferred = self.likelihood == "auto" and self.vocab_size is None
+            if inferred and vocab > MAX_INFERRED_VOCAB:
+                raise ValueError(
+                    f"View {index} holds integers up to {vocab - 1}: 'auto' would model it as "
+                    f"categorical tokens with a vocabulary of {vocab}, above the "
+                    f"{MAX_INFERRED_VOCAB} that 'auto' infers (identifiers or counts, not "
+                    "tokens?). Say how to model it: Modality('gaussian') (or 'poisson' for "
+                    "counts), or Modality('categorical', vocab_size=...) for tokens."
+                )
         if lik == "bernoulli" and not in_unit:
             raise ValueError(f"View {index}: bernoulli data must lie in [0, 1].")
         if lik == "poisson" and values.size and values.min() < 0:
@@ -169,8 +194,9 @@ class Modality:
         if standardize:
             if lik != "gaussian":
                 raise ValueError(f"View {index}: standardize=True needs a gaussian likelihood.")
-            mean = values.mean(axis=0).astype(np.float64) if values.size else np.zeros(shape)
-            std = values.std(axis=0).astype(np.float64) if values.size else np.ones(shape)
+            # statistics in float64: float16 (or float32) sums of squares overflow
+            mean = values.mean(axis=0, dtype=np.float64) if values.size else np.zeros(shape)
+            std = values.std(axis=0, dtype=np.float64) if values.size else np.ones(shape)
             std = np.where(std > 1e-12, std, 1.0)
         learn = self.learn_scale
         if learn is None:
@@ -180,7 +206,12 @@ class Modality:
             scale = 0.75 if lik == "laplace" else 1.0
         if scale <= 0:
             raise ValueError(f"View {index}: scale must be > 0.")
-        hidden = self.hidden_layer_sizes or tuple(hidden_layer_sizes)
+        if self.hidden_layer_sizes is None:
+            hidden = check_hidden_sizes(hidden_layer_sizes)
+        else:
+            hidden = check_hidden_sizes(
+                self.hidden_layer_sizes, f"View {index}: Modality hidden_layer_sizes"
+            )
         return ViewSpec(
             index=index,
             likelihood=lik,

@@ -32,16 +32,53 @@ class ExPostGMM:
         self.random_state = random_state
 
     def fit(self, Z):
+        """Fit the mixture to the latents ``Z`` of shape ``(n, dim)``.
+
+        Raises
+        ------
+        ValueError
+            Fewer than 2 rows; NaN or infinite latents (training diverged); or a
+            mixture that cannot be fitted (latents of extreme scale or collapsed
+            onto a few points). The message says which and what to try.
+        """
         Z = np.asarray(Z, dtype=np.float64)
+        if Z.ndim != 2 or len(Z) < 2:
+            raise ValueError(
+                "prior_sampler='gmm' fits a Gaussian mixture to the training latents and "
+                f"needs at least 2 of them; got {len(Z)}. Train on more rows."
+            )
+        finite = np.isfinite(Z).all(axis=1)
+        if not finite.all():
+            rows = np.flatnonzero(~finite)
+            raise ValueError(
+                f"prior_sampler='gmm': {len(rows)} of the {len(Z)} training latents are NaN "
+                f"or infinite (rows {rows[:10].tolist()}), so no mixture can be fitted: "
+                "training diverged (or the inputs are too large). Lower lr, add "
+                "GradientNormClipping to callbacks, or rescale the data."
+            )
         k = int(max(1, min(self.n_components, len(Z) // 5)))
-        self.mixture_ = GaussianMixture(
-            n_components=k,
-            covariance_type="full",
-            reg_covar=1e-4,
-            max_iter=500,
-            random_state=self.random_state,
-        ).fit(Z)
-        self.cholesky_ = np.linalg.cholesky(self.mixture_.covariances_)
+        try:
+            with np.errstate(all="ignore"):
+                mixture = GaussianMixture(
+                    n_components=k,
+                    covariance_type="full",
+                    reg_covar=1e-4,
+                    max_iter=500,
+                    random_state=self.random_state,
+                ).fit(Z)
+                cholesky = np.linalg.cholesky(mixture.covariances_)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError) as err:
+            reason = str(err).splitlines()[0][:200]
+            raise ValueError(
+                f"prior_sampler='gmm': fitting the ex-post Gaussian mixture ({k} components, "
+                f"full covariances) to the {len(Z)} training latents failed ({reason}). The "
+                f"latents are badly conditioned (largest |z| = {np.abs(Z).max():.3g}; they "
+                "may be of extreme scale or collapsed onto a few points), which usually "
+                "means training diverged or did not learn. Lower lr, train longer, lower "
+                "n_prior_components, or use more training rows."
+            ) from err
+        self.mixture_ = mixture
+        self.cholesky_ = cholesky
         return self
 
     def sample(self, n_samples, random_state=None):
