@@ -9,7 +9,9 @@ skorch net:
 * the objective is the module's own ``forward(views, mask)``, which returns a dict
   of per-sample loss parts; ``"loss"`` is minimised and every part's epoch mean is
   written to ``history`` as ``train_<part>`` / ``valid_<part>``;
-* a non-finite loss stops training with an error naming the epoch and the part;
+* a non-finite loss stops training with an error naming the epoch and the part, and
+  so do non-finite parameters after an epoch or a non-finite loss under the final
+  weights (the last optimiser step is not followed by a training forward pass);
 * a module may train auxiliary networks (e.g. DMVAE's total-correlation
   discriminators) with their own optimizer: ``auxiliary_parameters()`` lists their
   parameters (excluded from the main optimizer), ``make_auxiliary_optimizer(params)``
@@ -122,6 +124,18 @@ class BatchIterator:
             yield self.data.take(idx), None
 
 
+def _group_settings(optimizer):
+    """The settings of each parameter group of ``optimizer`` (everything but the tensors)."""
+    return [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
+
+
+def _same_setting(a, b):
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError, RuntimeError):
+        return a is b
+
+
 class MultimodalNet(NeuralNet):
     """skorch net whose module computes its own objective from ``(views, mask)``.
 
@@ -151,6 +165,105 @@ class MultimodalNet(NeuralNet):
             self.optimizer_aux_ = self.module_.make_auxiliary_optimizer(
                 self._auxiliary_parameters()
             )
+        else:
+            self.__dict__.pop("optimizer_aux_", None)
+        # the settings each optimizer was built with, to tell later changes apart
+        self._built_groups = {
+            name: _group_settings(getattr(self, name))
+            for name in ("optimizer_", "optimizer_aux_")
+            if getattr(self, name, None) is not None
+        }
+        return self
+
+    def replace_module(self, module, **params):
+        """Continue training with ``module``, rebuilding the optimizers from ``params``.
+
+        ``module`` must have the fitted module's structure, with its weights already
+        loaded. ``params`` are net attributes (``lr``, ``optimizer``,
+        ``optimizer__weight_decay``, ``batch_size``, ...). The optimizers are built
+        anew from the current settings; when an optimizer's class is unchanged its
+        state (e.g. Adam's moments and step counts) is carried over, and only the
+        settings that changed since it was built (``lr``, ``weight_decay``, the
+        auxiliary optimizer's learning rate, ...) replace the carried ones, so a
+        learning rate set by a scheduler survives when ``lr`` itself did not change.
+        """
+        old = {
+            name: getattr(self, name)
+            for name in ("optimizer_", "optimizer_aux_")
+            if getattr(self, name, None) is not None
+        }
+        previous = getattr(self, "_built_groups", {})
+        for key, value in params.items():
+            setattr(self, key, value)
+        self.module = module
+        self.module_ = module.to(self.device)
+        self.initialize_optimizer()
+        fresh = self._built_groups
+        for name, old_opt in old.items():
+            new_opt = getattr(self, name, None)
+            if new_opt is None or type(new_opt) is not type(old_opt):
+                continue
+            if len(new_opt.param_groups) != len(old_opt.param_groups):
+                continue
+            new_opt.load_state_dict(old_opt.state_dict())
+            before = previous.get(name, [{}] * len(fresh[name]))
+            for group, now, then in zip(new_opt.param_groups, fresh[name], before):
+                for key, value in now.items():
+                    if key not in then or not _same_setting(then[key], value):
+                        group[key] = value
+        return self
+
+    def _check_parameters(self, epoch):
+        """Raise if a parameter of the module is NaN or infinite."""
+        named = list(self.module_.named_parameters())
+        if not named:
+            return
+        finite = torch.stack([torch.isfinite(p).all() for _, p in named]).cpu().numpy()
+        if finite.all():
+            return
+        bad = [n for (n, _), ok in zip(named, finite) if not ok]
+        parts = sorted({n.split(".")[0] for n in bad})
+        shown = bad[:8] + (["..."] if len(bad) > 8 else [])
+        raise FloatingPointError(
+            f"Training diverged in epoch {epoch}: the parameter(s) {shown} (in {parts}) "
+            "became NaN or infinite. Lower lr, add GradientNormClipping to callbacks, or "
+            "check the data's scale."
+        )
+
+    def _check_final_loss(self, dataset):
+        """After training: the loss of one batch must be finite under the final weights.
+
+        The last optimiser step is never followed by a training forward pass, so a step
+        that produced huge (finite) weights would otherwise go unnoticed.
+        """
+        if dataset is None or len(dataset) == 0:
+            return
+        module = self.module_
+        was_training = module.training
+        n = min(len(dataset), self.batch_size)
+        batch = dataset.take(torch.arange(n, device=dataset.device))
+        module.train(False)
+        try:
+            with torch.no_grad():
+                terms = module(batch.views, batch.mask)
+        finally:
+            module.train(was_training)
+        bad = [k for k, v in terms.items() if not torch.isfinite(v).all()]
+        if not bad:
+            return
+        named = [(n, p.detach().abs().max().item()) for n, p in module.named_parameters()]
+        largest = sorted(named, key=lambda t: -t[1] if np.isfinite(t[1]) else -np.inf)[:3]
+        shown = ", ".join(f"{n} (max |w| = {w:.3g})" for n, w in largest)
+        epoch = len(self.history)
+        raise FloatingPointError(
+            f"Training diverged in epoch {epoch}: after the last optimiser step the loss "
+            f"part(s) {bad} are NaN or infinite; the largest parameters are {shown}. Lower "
+            "lr, add GradientNormClipping to callbacks, or check the data's scale."
+        )
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        super().partial_fit(X, y, classes, **fit_params)
+        self._check_final_loss(X[0])
         return self
 
     def train_step(self, batch, **fit_params):
@@ -230,6 +343,8 @@ class MultimodalNet(NeuralNet):
             self._progress = float(epochs_done)
             self._progress_step = 1.0 / max(len(iterator), 1)
         super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        if training:
+            self._check_parameters(len(self.history))
         count = max(self._part_count, 1)
         for name, total in self._part_sums.items():
             if name != "loss":
