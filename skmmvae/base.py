@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -26,7 +27,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 from torch import nn
 
 from .latent import Normal
-from .modalities import resolve_modalities
+from .modalities import Modality, check_hidden_sizes, resolve_modalities
 from .networks import build_decoder, build_encoder
 from .sampling import ExPostGMM
 from .training import MultimodalNet, ViewData
@@ -287,10 +288,17 @@ class MultimodalModule(nn.Module):
 
 
 def check_beta(beta, name="beta"):
-    """Validate a KL weight."""
-    if not isinstance(beta, numbers.Real) or not beta >= 0:
-        raise ValueError(f"{name} must be a number >= 0; got {beta!r}.")
+    """Validate a KL weight (a finite number >= 0)."""
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not 0 <= beta < np.inf:
+        raise ValueError(f"{name} must be a finite number >= 0; got {beta!r}.")
     return float(beta)
+
+
+def check_positive(value, name):
+    """Validate a finite number > 0 (learning rates, temperatures)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < np.inf:
+        raise ValueError(f"{name} must be a finite number > 0; got {value!r}.")
+    return float(value)
 
 
 def per_view_values(value, n_views, name):
@@ -304,6 +312,53 @@ def per_view_values(value, n_views, name):
             f"{name} must be a number >= 0 or {n_views} of them, one per view; got {value!r}."
         )
     return arr.tolist()
+
+
+def _has_complex(table):
+    dtypes = table.dtypes if hasattr(table, "dtypes") else [getattr(table, "dtype", None)]
+    return any(getattr(dt, "kind", None) == "c" for dt in dtypes)
+
+
+_NONE = object()  # a parameter missing from the recorded ones
+
+# parameters read afresh by every call, or fixed by the first fit (device): no rebuild
+_NOT_IN_NET = frozenset(
+    (
+        "warm_start",
+        "latents",
+        "latent_mode",
+        "prior_sampler",
+        "n_prior_components",
+        "random_state",
+        "max_epochs",
+        "validation_fraction",
+        "device",
+    )
+)
+
+SMALL_DATA_ROWS = 1024  # below this many training rows, the batch size rule applies
+
+
+def _same_param(a, b):
+    """Whether two parameter values are the same setting (for warm-start changes)."""
+    if a is b:
+        return True
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same_param(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_param(a[k], b[k]) for k in a)
+    if isinstance(a, Modality) and isinstance(b, Modality):
+        return _same_param(vars(a), vars(b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        try:
+            return bool(np.array_equal(a, b))
+        except (TypeError, ValueError):
+            return False
+    try:
+        same = a == b
+    except Exception:  # noqa: BLE001 - objects without a usable ==: different
+        return False
+    return bool(same) if isinstance(same, (bool, np.bool_)) else False
 
 
 def _store(est, params):
@@ -342,6 +397,13 @@ _COMMON_DOC = """
         Posterior means, or one reparameterised draw, in ``transform``.
     max_epochs : int, default=100
     batch_size : int, default=128
+        Rows per optimiser step. With fewer than 1024 training rows ``n_train``
+        (after any validation split) the effective batch size is
+        ``min(batch_size, max(8, n_train // 8))``: an epoch has about 8 steps or more
+        (batches of at least 8 rows), so that small data sets get enough optimiser
+        steps (with the defaults, 40 rows train 500 steps instead of 100). From 1024
+        training rows on, ``batch_size`` is used as given. ``net_.batch_size`` holds
+        the size of the last training call.
     lr : float, default=1e-3
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
     weight_decay : float, default=0.0
@@ -359,6 +421,11 @@ _COMMON_DOC = """
         "auto" uses CUDA when available.
     warm_start : bool, default=False
         Continue training the fitted model in ``fit`` instead of starting afresh.
+        Parameters changed with ``set_params`` since the last fit (``lr``, ``beta``,
+        ``optimizer``, ``batch_size``, ...) apply to the continued training (and to
+        ``partial_fit``); the optimizer keeps its state when its class is unchanged.
+        Parameters that change the networks' shape (``n_latent``, ``hidden_layer_sizes``,
+        ``modalities``, ...) raise a ValueError: fit with ``warm_start=False``.
     prior_sampler : {"prior", "gmm"}, default="prior" ("gmm" for DMVAE and MMVM)
         Where ``sample`` draws the shared latent: the model's prior, or a Gaussian
         mixture fitted to the training latents after training (``prior_sampler_``).
@@ -402,17 +469,34 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
 
     # ---- parameters and validation ---------------------------------------------------
     def _check_params(self):
+        """Validate the parameters shared by every method (messages name the parameter).
+
+        Every real-valued parameter must be finite; the method's own parameters are
+        validated again when its module is built (``_build_module``).
+        """
+        for name, value in self.get_params(deep=False).items():
+            if (
+                isinstance(value, numbers.Real)
+                and not isinstance(value, numbers.Integral)
+                and not np.isfinite(value)
+            ):
+                raise ValueError(f"{name} must be a finite number; got {value!r}.")
         dims = ("n_shared", "n_private") if self._has_private else ("n_latent",)
         for name in (*dims, "max_epochs", "batch_size", "n_iter_no_change"):
             value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-        if not (isinstance(self.lr, numbers.Real) and self.lr > 0):
-            raise ValueError(f"lr must be > 0; got {self.lr!r}.")
-        if not 0 < self.validation_fraction < 1:
-            raise ValueError("validation_fraction must be in (0, 1).")
+        check_positive(self.lr, "lr")
+        check_beta(self.weight_decay, "weight_decay")
+        check_beta(self.tol, "tol")
+        if hasattr(self, "kl_warmup_epochs"):
+            check_beta(self.kl_warmup_epochs, "kl_warmup_epochs")
+        check_hidden_sizes(self.hidden_layer_sizes)
+        vf = self.validation_fraction
+        if not (isinstance(vf, numbers.Real) and 0 < vf < 1):
+            raise ValueError(f"validation_fraction must be in (0, 1); got {vf!r}.")
         if self.latent_mode not in ("mean", "sample"):
-            raise ValueError("latent_mode must be 'mean' or 'sample'.")
+            raise ValueError(f"latent_mode must be 'mean' or 'sample'; got {self.latent_mode!r}.")
         self._check_block(self.latents)
         if self.prior_sampler not in self._prior_samplers:
             raise ValueError(
@@ -423,9 +507,14 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             not isinstance(self.n_prior_components, numbers.Integral)
             or self.n_prior_components < 1
         ):
-            raise ValueError("n_prior_components must be a positive integer.")
+            raise ValueError(
+                f"n_prior_components must be a positive integer; got {self.n_prior_components!r}."
+            )
         if isinstance(self.optimizer, str) and self.optimizer not in _OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or a class.")
+            raise ValueError(
+                f"optimizer must be one of {sorted(_OPTIMIZERS)} or a class; "
+                f"got {self.optimizer!r}."
+            )
 
     def _view_weights(self, n_views):
         if self.view_weights is None:
@@ -445,9 +534,10 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
 
     def _validate_input(self, X, reset):
         def to_table(table):
-            return validate_data(
-                self, table, reset=reset, ensure_all_finite="allow-nan", dtype="numeric"
-            )
+            if _has_complex(table):  # _validate_arrays names the view, without the values
+                return table.to_numpy(dtype=object) if hasattr(table, "iloc") else table
+            # dtypes and values are checked per view (messages name the view)
+            return validate_data(self, table, reset=reset, ensure_all_finite=False, dtype=None)
 
         arrays, explicit_mask, layout = split_input(X, self.views, to_table)
         if reset and layout["kind"] not in ("array", "dataframe"):
@@ -497,8 +587,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         return check_random_state(rs).randint(np.iinfo(np.int32).max)
 
     # ---- fitting ---------------------------------------------------------------------
-    def _make_net(self, module):
-        opt = _OPTIMIZERS.get(self.optimizer, self.optimizer)
+    def _net_callbacks(self):
         callbacks = list(self.callbacks or [])
         if self.early_stopping:
             from skorch.callbacks import EarlyStopping
@@ -513,26 +602,153 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
                     sink=print if self.verbose else (lambda *a, **k: None),
                 )
             )
+        return callbacks or None
+
+    def _make_net(self, module):
         return MultimodalNet(
             module,
-            optimizer=opt,
+            optimizer=_OPTIMIZERS.get(self.optimizer, self.optimizer),
             lr=self.lr,
             optimizer__weight_decay=self.weight_decay,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            callbacks=callbacks or None,
+            callbacks=self._net_callbacks(),
             device=self.device_,
             verbose=int(self.verbose),
         )
 
+    def _effective_batch_size(self, n_train):
+        """``batch_size``, lowered on small data (see ``batch_size`` in the docs)."""
+        if n_train >= SMALL_DATA_ROWS:
+            return int(self.batch_size)
+        return int(min(self.batch_size, max(8, n_train // 8)))
+
+    @contextlib.contextmanager
+    def _params_as(self, params):
+        """Temporarily give the estimator the parameter values ``params``."""
+        saved = {name: getattr(self, name) for name in params}
+        try:
+            for name, value in params.items():
+                setattr(self, name, value)
+            yield
+        finally:
+            for name, value in saved.items():
+                setattr(self, name, value)
+
+    def _refresh_net(self):
+        """Apply the parameters changed since the module was built (warm start and
+        ``partial_fit``): rebuild the module from the current parameters, load the
+        fitted weights into it, and rebuild the optimizers (see
+        :meth:`MultimodalNet.replace_module`) and the callbacks."""
+        current = self.get_params(deep=False)
+        built = getattr(self, "_built_params_", None)
+        if built is None:  # a model pickled before this was recorded: apply everything
+            changed = list(current)
+        else:
+            changed = [
+                k
+                for k, v in current.items()
+                if k not in _NOT_IN_NET and not _same_param(built.get(k, _NONE), v)
+            ]
+        if not changed:
+            return
+        if built is not None:
+            for name in ("modalities", "views", "hidden_layer_sizes"):
+                if name in changed:
+                    raise ValueError(
+                        f"{name} changed since the model was fitted ({built[name]!r} -> "
+                        f"{current[name]!r}); it sets the views or the networks' shape, which "
+                        "a warm start (warm_start=True or partial_fit) cannot change. Fit "
+                        "with warm_start=False to train a new model."
+                    )
+        old = self.net_.module_
+        module = self._build_module(self.modalities_)  # validates the method's parameters
+        self._check_same_structure(old, module, built, changed, current)
+        module.load_state_dict(self._carried_state(old, module, built))
+        self.net_.replace_module(
+            module,
+            lr=self.lr,
+            optimizer=_OPTIMIZERS.get(self.optimizer, self.optimizer),
+            optimizer__weight_decay=self.weight_decay,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+        )
+        if {"callbacks", "early_stopping", "n_iter_no_change", "tol", "verbose"} & set(changed):
+            self.net_.callbacks = self._net_callbacks()
+            self.net_.verbose = int(self.verbose)
+            self.net_.initialize_callbacks()
+        self._built_params_ = current
+
+    def _check_same_structure(self, old, new, built, changed, current):
+        def shapes(module):
+            return {k: tuple(v.shape) for k, v in module.state_dict().items()}
+
+        before, after = shapes(old), shapes(new)
+        if before == after:
+            return
+        culprits = []
+        for name in changed if built is not None else []:
+            try:
+                with self._params_as({**built, name: current[name]}):
+                    trial = self._build_module(self.modalities_)
+            except Exception:  # noqa: BLE001 - only a diagnosis; the error below is raised anyway
+                continue
+            if shapes(trial) != before:
+                culprits.append(name)
+        key = next(
+            (k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)), None
+        )
+        what = (
+            ", ".join(f"{n} ({built[n]!r} -> {current[n]!r})" for n in culprits)
+            if culprits
+            else f"the parameters changed since the fit ({', '.join(changed)})"
+        )
+        raise ValueError(
+            f"{what} change(s) the network's shape (e.g. {key!r}: {before.get(key)} -> "
+            f"{after.get(key)}); a warm start (warm_start=True or partial_fit) continues the "
+            "fitted network and cannot change it. Fit with warm_start=False to train a new "
+            "model with these parameters."
+        )
+
+    def _carried_state(self, old, new, built):
+        """The fitted state for the rebuilt module: all parameters, and the buffers
+        that training changed (e.g. step counters). Buffers that only hold a setting
+        (e.g. DMVAE's per-view beta) follow the current parameters."""
+        state = old.state_dict()
+        fresh = new.state_dict()
+        buffers = {k for k, _ in new.named_buffers() if k in state}
+        differing = [k for k in buffers if not torch.equal(state[k].cpu(), fresh[k].cpu())]
+        if not differing or built is None:
+            return state
+        with self._params_as(built):
+            reference = self._build_module(self.modalities_).state_dict()
+        for k in differing:
+            if torch.equal(state[k].cpu(), reference[k].cpu()):  # untouched by training
+                state[k] = fresh[k]
+        return state
+
     def _train(self, X, epochs, fresh):
         self._check_params()
         arrays, mask, _ = self._validate_input(X, reset=fresh)
+        for m in np.flatnonzero(~mask.any(axis=0)):
+            warnings.warn(
+                f"View {m} is missing in every training row: the model learns nothing about "
+                "it (its networks keep their initial weights).",
+                UserWarning,
+                stacklevel=3,
+            )
+        if self.prior_sampler == "gmm" and len(mask) < 2:
+            raise ValueError(
+                "prior_sampler='gmm' fits a Gaussian mixture to the training latents after "
+                f"training and needs at least 2 training rows; got {len(mask)}."
+            )
         if fresh:
             self.device_ = self._device()
         seed = self._seed()
         if not fresh:
             seed = (seed + len(self.net_.history)) % np.iinfo(np.int32).max
+            with _seeded(seed, self.device_):  # own RNG: training draws as before
+                self._refresh_net()
         with _seeded(seed, self.device_):
             if fresh:
                 self.modalities_ = resolve_modalities(
@@ -540,6 +756,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
                 )
                 self.net_ = self._make_net(self._build_module(self.modalities_))
                 self.net_.initialize()
+                self._built_params_ = self.get_params(deep=False)
             data = ViewData(self._to_network(arrays, mask), mask, self.device_)
             train, valid = data, None
             if self.early_stopping:
@@ -552,6 +769,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
                     )
                 perm = np.random.RandomState(seed).permutation(n)
                 train, valid = data.subset(perm[n_valid:]), data.subset(perm[:n_valid])
+            self.net_.batch_size = self._effective_batch_size(len(train))
             self.net_.partial_fit((train, valid), epochs=epochs)
         self._fit_prior_sampler(arrays, mask, seed)
         return self
@@ -704,6 +922,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         Returns
         -------
         X_imputed : same container type as ``X``
+            Float views keep their dtype (float32 in, float32 out).
         """
         arrays, mask, layout, preds = self._predict_views(X)
         out = []
@@ -711,7 +930,8 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             filled = np.array(a, copy=True)
             miss = ~mask[:, m]
             if miss.any():
-                filled = filled.astype(np.result_type(filled.dtype, p.dtype), copy=False)
+                if filled.dtype.kind != "f":  # float views keep their dtype
+                    filled = filled.astype(np.result_type(filled.dtype, p.dtype), copy=False)
                 filled[miss] = p[miss]
             out.append(filled)
         return merge_like(layout, X, out, len(mask))
@@ -722,8 +942,13 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         Returns
         -------
         X_hat : same container type as ``X``
+            Float views keep their dtype (float32 in, float32 out).
         """
         arrays, mask, layout, preds = self._predict_views(X)
+        preds = [
+            p.astype(a.dtype, copy=False) if a.dtype.kind == "f" else p
+            for a, p in zip(arrays, preds)
+        ]
         return merge_like(layout, X, preds, len(mask))
 
     def sample(self, n_samples=1, *, random_state=None, noise=False):

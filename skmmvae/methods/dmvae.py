@@ -36,6 +36,7 @@ from ..base import (
     MultimodalVAE,
     _store,
     check_beta,
+    check_positive,
     per_view_values,
 )
 from ..latent import Normal, kl_normal_standard, masked_poe
@@ -381,8 +382,7 @@ class DMVAE(MultimodalVAE):
 
     def _build_module(self, specs):
         n_views = len(specs)
-        if not (isinstance(self.temperature, numbers.Real) and self.temperature > 0):
-            raise ValueError("temperature must be > 0.")
+        check_positive(self.temperature, "temperature")
         if self.tc_input not in ("mean", "sample"):
             raise ValueError(f"tc_input must be 'mean' or 'sample'; got {self.tc_input!r}.")
         hidden, steps = self.discriminator_hidden, self.discriminator_steps
@@ -403,7 +403,7 @@ class DMVAE(MultimodalVAE):
             prior_expert=bool(self.prior_expert),
             kl_warmup_epochs=self.kl_warmup_epochs,
             discriminator_hidden=int(hidden),
-            discriminator_lr=check_beta(self.discriminator_lr, "discriminator_lr"),
+            discriminator_lr=check_positive(self.discriminator_lr, "discriminator_lr"),
             discriminator_steps=int(steps),
             tc_input=self.tc_input,
         )

@@ -232,7 +232,7 @@ class MMVM(MultimodalVAE):
             raise ValueError(f"alpha must be in [0, 1]; got {self.alpha!r}.")
         steps = self.alpha_warmup_steps
         if not isinstance(steps, numbers.Integral) or steps < 0:
-            raise ValueError("alpha_warmup_steps must be a non-negative integer.")
+            raise ValueError(f"alpha_warmup_steps must be a non-negative integer; got {steps!r}.")
         return MMVMModule(
             specs,
             self.n_latent,

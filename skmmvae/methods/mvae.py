@@ -172,9 +172,13 @@ class MVAE(MultimodalVAE):
 
     def _build_module(self, specs):
         if self.elbo_terms not in ("joint+unimodal", "joint"):
-            raise ValueError("elbo_terms must be 'joint+unimodal' or 'joint'.")
+            raise ValueError(
+                f"elbo_terms must be 'joint+unimodal' or 'joint'; got {self.elbo_terms!r}."
+            )
         if not isinstance(self.n_random_subsets, numbers.Integral) or self.n_random_subsets < 0:
-            raise ValueError("n_random_subsets must be a non-negative integer.")
+            raise ValueError(
+                f"n_random_subsets must be a non-negative integer; got {self.n_random_subsets!r}."
+            )
         if self.n_random_subsets and len(specs) < 3:
             raise ValueError("n_random_subsets needs at least 3 views (subsets of 2..M-1).")
         return MVAEModule(
