@@ -205,6 +205,15 @@ def test_mmvm_transform_and_impute_use_the_observed_views():
     expect = (per_view * observed[..., None]).sum(1) / observed.sum(1, keepdims=True)
     np.testing.assert_allclose(shared, expect, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(est.transform(X), shared)
+    # impute decodes that average into each missing view; observed rows stay as given
+    filled = est.impute(X)
+    for t in range(3):
+        miss = ~observed[:, t]
+        assert miss.any()
+        np.testing.assert_allclose(
+            filled.views[t][miss], est.decode(expect[miss], view=t), rtol=1e-4, atol=1e-5
+        )
+        np.testing.assert_array_equal(filled.views[t][~miss], X.views[t][~miss])
 
 
 def test_expost_sampler_is_reproducible_and_capped():
