@@ -740,7 +740,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         if self.prior_sampler == "gmm" and len(mask) < 2:
             raise ValueError(
                 "prior_sampler='gmm' fits a Gaussian mixture to the training latents after "
-                f"training and needs at least 2 training rows; got {len(mask)}."
+                f"training and needs at least 2 training samples; got n_samples={len(mask)}."
             )
         if fresh:
             self.device_ = self._device()

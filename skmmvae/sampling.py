@@ -45,7 +45,7 @@ class ExPostGMM:
         if Z.ndim != 2 or len(Z) < 2:
             raise ValueError(
                 "prior_sampler='gmm' fits a Gaussian mixture to the training latents and "
-                f"needs at least 2 of them; got {len(Z)}. Train on more rows."
+                f"needs at least 2 of them; got n_samples={len(Z)}. Train on more rows."
             )
         finite = np.isfinite(Z).all(axis=1)
         if not finite.all():

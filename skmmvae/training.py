@@ -231,10 +231,12 @@ class MultimodalNet(NeuralNet):
         )
 
     def _check_final_loss(self, dataset):
-        """After training: the loss of one batch must be finite under the final weights.
+        """After training: the ELBO of one batch must be finite under the final weights.
 
         The last optimiser step is never followed by a training forward pass, so a step
-        that produced huge (finite) weights would otherwise go unnoticed.
+        that produced huge (finite) weights would otherwise go unnoticed. The module's
+        ``elbo`` (what ``score_samples`` reports) is evaluated in eval mode: unlike the
+        training objective, it changes no state of the module.
         """
         if dataset is None or len(dataset) == 0:
             return
@@ -245,20 +247,19 @@ class MultimodalNet(NeuralNet):
         module.train(False)
         try:
             with torch.no_grad():
-                terms = module(batch.views, batch.mask)
+                elbo = module.elbo(batch.views, batch.mask)
         finally:
             module.train(was_training)
-        bad = [k for k, v in terms.items() if not torch.isfinite(v).all()]
-        if not bad:
+        if torch.isfinite(elbo).all():
             return
         named = [(n, p.detach().abs().max().item()) for n, p in module.named_parameters()]
         largest = sorted(named, key=lambda t: -t[1] if np.isfinite(t[1]) else -np.inf)[:3]
         shown = ", ".join(f"{n} (max |w| = {w:.3g})" for n, w in largest)
         epoch = len(self.history)
         raise FloatingPointError(
-            f"Training diverged in epoch {epoch}: after the last optimiser step the loss "
-            f"part(s) {bad} are NaN or infinite; the largest parameters are {shown}. Lower "
-            "lr, add GradientNormClipping to callbacks, or check the data's scale."
+            f"Training diverged in epoch {epoch}: after the last optimiser step the ELBO "
+            f"of the training rows is NaN or infinite; the largest parameters are {shown}. "
+            "Lower lr, add GradientNormClipping to callbacks, or check the data's scale."
         )
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):

@@ -275,7 +275,7 @@ def test_complex_view_message_is_short():
 @pytest.mark.parametrize("cls", [DMVAE, MMVM])
 def test_gmm_sampler_with_one_row_fails_before_training(cls):
     est = tiny(cls)
-    with pytest.raises(ValueError, match="prior_sampler='gmm'.*2 training rows"):
+    with pytest.raises(ValueError, match="prior_sampler='gmm'.*2 training samples"):
         est.fit(MultiView(two_views(n=1)))
     assert not hasattr(est, "net_")  # nothing was trained
 
