@@ -420,6 +420,10 @@ def merge_like(layout, X, views, n_samples):
                 dt, col = out.dtypes.iloc[j], v[:, k]
                 if isinstance(dt, np.dtype) and dt.kind == "f":
                     col = col.astype(dt, copy=False)
+                elif isinstance(dt, np.dtype) and dt.kind in "iub" and col.dtype.kind == "f":
+                    with np.errstate(invalid="ignore"):  # e.g. observed integer columns
+                        exact = col.astype(dt)
+                    col = exact if np.array_equal(exact, col) else col
                 out.isetitem(int(j), col)
         return out
     base = np.asarray(X)
