@@ -390,7 +390,9 @@ _COMMON_DOC = """
     view_weights : list of float, default=None
         Per-view likelihood weights ``lambda_m`` (default 1).
     hidden_layer_sizes : tuple of int, default=(256, 256)
-        Hidden sizes of the MLP encoders (decoders use the reverse).
+        Hidden sizes (positive integers) of the MLP encoders (decoders use the
+        reverse); ``()`` gives linear MLPs. Conv and text networks use the last size
+        as the width of their dense layer.
     latents : {"all", "shared", "private", "per_view"}, default="all"
         Which blocks ``transform`` returns (overridable per call).
     latent_mode : {"mean", "sample"}, default="mean"

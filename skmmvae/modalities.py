@@ -26,13 +26,13 @@ MAX_INFERRED_VOCAB = 1024  # largest vocabulary "auto" infers for an integer vie
 
 
 def check_hidden_sizes(value, name="hidden_layer_sizes"):
-    """Validate MLP hidden sizes: a non-empty tuple (or list) of positive integers."""
-    ok = isinstance(value, (tuple, list)) and len(value) > 0
-    ok = ok and all(
+    """Validate MLP hidden sizes: a tuple (or list) of positive integers (empty: linear
+    MLPs without hidden layers)."""
+    ok = isinstance(value, (tuple, list)) and all(
         isinstance(h, numbers.Integral) and not isinstance(h, bool) and h >= 1 for h in value
     )
     if not ok:
-        raise ValueError(f"{name} must be a non-empty tuple of positive integers; got {value!r}.")
+        raise ValueError(f"{name} must be a tuple of positive integers; got {value!r}.")
     return tuple(int(h) for h in value)
 
 
@@ -206,11 +206,19 @@ class Modality:
             scale = 0.75 if lik == "laplace" else 1.0
         if scale <= 0:
             raise ValueError(f"View {index}: scale must be > 0.")
-        if self.hidden_layer_sizes is None:
+        if self.hidden_layer_sizes is None or (
+            isinstance(self.hidden_layer_sizes, (tuple, list)) and not self.hidden_layer_sizes
+        ):
             hidden = check_hidden_sizes(hidden_layer_sizes)
         else:
             hidden = check_hidden_sizes(
                 self.hidden_layer_sizes, f"View {index}: Modality hidden_layer_sizes"
+            )
+        custom = self.encoder is not None and self.decoder is not None
+        if not hidden and arch in ("conv", "text") and not custom:
+            raise ValueError(
+                f"View {index}: arch={arch!r} needs hidden_layer_sizes with at least one size "
+                "(the width of its dense layer); got ()."
             )
         return ViewSpec(
             index=index,
