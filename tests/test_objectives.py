@@ -33,8 +33,14 @@ def _plain_vae_elbo(module, x, eps):
 @pytest.mark.parametrize(
     "est",
     [
-        MVAE(n_latent=3, prior_expert=False, hidden_layer_sizes=(8,)),
-        MVAE(n_latent=3, prior_expert=False, elbo_terms="joint", hidden_layer_sizes=(8,)),
+        MVAE(n_latent=3, prior_expert=False, kl_warmup_epochs=0, hidden_layer_sizes=(8,)),
+        MVAE(
+            n_latent=3,
+            prior_expert=False,
+            elbo_terms="joint",
+            kl_warmup_epochs=0,
+            hidden_layer_sizes=(8,),
+        ),
         MoPoE(n_latent=3, hidden_layer_sizes=(8,)),
     ],
 )
@@ -55,7 +61,9 @@ def test_mopoe_restricted_to_full_subset_is_mvae_joint_elbo():
     rng = np.random.RandomState(0)
     views = [rng.randn(12, 4), rng.randn(12, 3), rng.randn(12, 2)]
     mopoe, xs = _module(MoPoE(n_latent=3, subsets=[(0, 1, 2)], prior_expert="all"), views)
-    mvae, _ = _module(MVAE(n_latent=3, elbo_terms="joint", prior_expert=True), views)
+    mvae, _ = _module(
+        MVAE(n_latent=3, elbo_terms="joint", prior_expert=True, kl_warmup_epochs=0), views
+    )
     mvae.load_state_dict(mopoe.state_dict(), strict=False)
     mask = torch.ones(12, 3, dtype=torch.bool)
     torch.manual_seed(3)
@@ -264,3 +272,15 @@ def test_partially_missing_rows_send_no_gradient_and_change_nothing(est):
     other[2][~mask[:, 2]] = -50.0
     torch.manual_seed(0)
     torch.testing.assert_close(module(other, mask)["loss"], loss.detach())
+
+
+@pytest.mark.parametrize("cls", ["MMVAE", "MMVAEPlus"])
+def test_dreg_trains_with_a_validation_loss(cls):
+    """Outside training DReG's loss is its value, the IWAE bound (early stopping works)."""
+    import skmmvae
+
+    X, _, _ = skmmvae.make_shared_private(n_samples=80, n_views=2, n_features=4, random_state=0)
+    est = getattr(skmmvae, cls)(
+        estimator="dreg", K=3, early_stopping=True, max_epochs=2, hidden_layer_sizes=(8,)
+    ).fit(X)
+    assert np.isfinite(est.history_[:, "valid_loss"]).all()

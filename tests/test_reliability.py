@@ -163,7 +163,7 @@ def test_partial_fit_applies_new_lr_and_keeps_adam_state():
 
 def test_warm_fit_applies_new_beta_to_the_loss():
     X = MultiView(two_views(n=32))
-    est = tiny(MVAE, beta=1.0, warm_start=True).fit(X)
+    est = tiny(MVAE, beta=1.0, kl_warmup_epochs=0, warm_start=True).fit(X)
     est.set_params(beta=5.0)
     est.fit(X)
     assert est.net_.module_.beta == 5.0

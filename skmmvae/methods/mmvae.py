@@ -27,6 +27,14 @@ from ..objectives import DReG, check_estimator, source_average, stratified_bound
 __all__ = ["MMVAE"]
 
 
+def _dreg_for(module):
+    """The DReG helper and the estimator of a training step: outside training (the
+    validation loss) DReG's value is the IWAE bound, which needs no gradient."""
+    if module.estimator != "dreg":
+        return None, module.estimator
+    return (DReG(module.beta), "dreg") if module.training else (None, "iwae")
+
+
 class MixtureOfExperts:
     """Module mixin: the shared posterior is the uniform mixture of the observed experts
     (``encode`` stores the mixture's mean and variance in ``loc`` / ``param``)."""
@@ -78,9 +86,9 @@ class MMVAEModule(MixtureOfExperts, MultimodalModule):
         return rec + beta * (log_prior - log_q), rec, log_q - log_prior
 
     def forward(self, views, mask):
-        dreg = DReG(self.beta) if (self.estimator == "dreg" and self.training) else None
+        dreg, estimator = _dreg_for(self)
         log_w, rec, kl = self.log_weights(views, mask, self.beta, True, dreg)
-        objective, value = stratified_bound(log_w, mask, self.estimator, dreg)
+        objective, value = stratified_bound(log_w, mask, estimator, dreg)
         return {
             "loss": -(objective if self.training else value),
             "rec": -source_average(rec, mask).detach(),

@@ -23,8 +23,8 @@ from torch import nn
 
 from ..base import _COMMON_DOC, _FITTED_DOC, MultimodalModule, MultimodalVAE, _store, check_beta
 from ..latent import get_family, mixture_log_prob, mixture_moments
-from ..objectives import DReG, check_estimator, source_average, stratified_bound
-from .mmvae import MixtureOfExperts
+from ..objectives import check_estimator, source_average, stratified_bound
+from .mmvae import MixtureOfExperts, _dreg_for
 
 __all__ = ["MMVAEPlus"]
 
@@ -106,9 +106,9 @@ class MMVAEPlusModule(MixtureOfExperts, MultimodalModule):
 
     def mmvae_plus_terms(self, views, mask, enc=None):
         """The MMVAE+ loss per sample and its logged parts."""
-        dreg = DReG(self.beta) if (self.estimator == "dreg" and self.training) else None
+        dreg, estimator = _dreg_for(self)
         log_w, parts = self.log_weights(views, mask, self.beta, True, dreg, enc)
-        objective, value = stratified_bound(log_w, mask, self.estimator, dreg)
+        objective, value = stratified_bound(log_w, mask, estimator, dreg)
         loss = -(objective if self.training else value)
         logged = {
             "rec": -source_average(parts["rec"], mask).detach(),

@@ -110,8 +110,12 @@ class MVAE(MultimodalVAE):
         sub-sampling for many views).
     prior_expert : bool, default=True
         Include the prior N(0, I) as an expert of every product.
-    kl_warmup_epochs : float, default=0
-        Linear KL warm-up from 0 to 1 over this many epochs (per batch).
+    kl_warmup_epochs : float, default=10
+        Linear KL warm-up from 0 to 1 over this many epochs (per batch; MultiVae's
+        default). Measured on the synthetic 3-view table of
+        ``benchmarks/imputation.py`` (3 seeds): cross-view standardised MSE 0.578
+        against 0.619 without warm-up (0.561 against 0.608 with fixed-scale
+        gaussians), joint 0.088 against 0.095. 0 turns it off.
     %(common)s
 
     %(fitted)s
@@ -144,7 +148,7 @@ class MVAE(MultimodalVAE):
         elbo_terms="joint+unimodal",
         n_random_subsets=0,
         prior_expert=True,
-        kl_warmup_epochs=0,
+        kl_warmup_epochs=10,
         prior_sampler="prior",
         n_prior_components=100,
         modalities="auto",
