@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import threading
 import warnings
 
 import numpy as np
@@ -367,12 +368,21 @@ def _store(est, params):
             setattr(est, name, value)
 
 
+# torch draws from one global generator per device: seeded blocks hold this lock, so a
+# seeded call gives the same result whatever other threads do (they wait their turn)
+_RNG_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def _seeded(seed, device):
-    """Seed torch inside the block and restore the global RNG state afterwards."""
+    """Seed torch inside the block and restore the global RNG state afterwards.
+
+    Blocks are serialised across threads (``_RNG_LOCK``): torch's generators are
+    global, so two threads drawing at once would take each other's random numbers.
+    """
     dev = torch.device(device)
     devices = [dev.index or 0] if dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with _RNG_LOCK, torch.random.fork_rng(devices=devices):
         torch.manual_seed(int(seed))
         yield
 
@@ -434,7 +444,10 @@ _COMMON_DOC = """
     n_prior_components : int, default=100
         Components of the ex-post mixture (at most one per 5 training samples).
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and all sampling.
+        Seeds weight initialisation, shuffling and all sampling. Seeded work (a fit,
+        a sampled ``transform``, ``score_samples``, ``impute``, ``sample``) holds a
+        process-wide lock around torch's global generator, so results do not depend
+        on other threads; calls from several threads run that work one at a time.
     verbose : int, default=0
         1 prints a table of the loss parts per epoch.
 """
@@ -913,9 +926,19 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
     def impute(self, X):
         """Fill the missing views from the observed ones.
 
-        The shared latent is inferred from each sample's observed views and decoded
-        into its missing views (private latents, where a method has them, come from
-        the prior). Observed values are returned bit-identical.
+        The shared latent is the posterior mean given each sample's observed views
+        (the method's aggregation: product, mixture, subset mixture or per-view
+        average), decoded (likelihood mean) into its missing views. What a missing
+        view's private latent is depends on the method:
+
+        * ``MMVAEPlus``, ``IDMVAE``: a draw from its prior, ``N(0, private_scale^2)``
+          (the diffusion prior with ``diffusion_prior=True``), as in the papers'
+          cross-generation, seeded by ``random_state``;
+        * ``PrivateSharedVAE``, ``DMVAE``: the prior mean, 0;
+        * ``MVAE``, ``MMVAE``, ``MoPoE``, ``MMVM``: none (no private latents; MMVM
+          decodes the average of the observed views' latents).
+
+        Observed values are returned bit-identical.
 
         Parameters
         ----------
@@ -1065,9 +1088,19 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         return outs if view is None else outs[0]
 
     def score_samples(self, X):
-        """Per-sample evidence lower bound (beta = 1, unit view weights), in nats.
+        """Per-sample value of the method's objective (beta = 1, unit view weights),
+        in nats.
 
-        Standardised gaussian views are scored on the data's original scale.
+        An evidence lower bound for ``MVAE``, ``MoPoE``, ``MMVAE`` (ELBO, or the
+        importance-weighted bound with ``K`` samples for ``estimator="iwae"`` /
+        ``"dreg"``) and ``PrivateSharedVAE`` (joint ELBO). For ``MMVAEPlus`` and
+        ``IDMVAE`` it is the MMVAE+ objective, whose cross-reconstructions use the
+        learned auxiliary prior: a bound only while that equals ``p(w)``. For
+        ``DMVAE`` (conditional ELBOs given the shared code inferred from ``X``) and
+        ``MMVM`` (data-dependent mixture prior) it is not a bound. Compare models of
+        one class with it; across classes use
+        :func:`skmmvae.metrics.log_likelihood`. Standardised gaussian views are scored
+        on the data's original scale.
 
         Returns
         -------
@@ -1080,7 +1113,10 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         return elbo.astype(np.float64) + mask @ log_det
 
     def score(self, X, y=None):
-        """Mean per-sample ELBO (higher is better), so ``GridSearchCV`` needs no ``y``."""
+        """Mean of :meth:`score_samples` (higher is better), so ``GridSearchCV`` needs no
+        ``y``. It rewards reconstruction and closeness to the prior, not what
+        regularisers such as IDMVAE's ``lambda1`` are for: select those with a
+        downstream pipeline or :func:`skmmvae.metrics.cross_view_agreement`."""
         return float(np.mean(self.score_samples(X)))
 
     def get_feature_names_out(self, input_features=None):

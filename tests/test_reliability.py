@@ -19,6 +19,7 @@ from skmmvae import (
     MultiView,
     PrivateSharedVAE,
     check_views,
+    make_shared_private,
 )
 from skmmvae.modalities import resolve_modalities
 from skmmvae.sampling import ExPostGMM
@@ -337,3 +338,30 @@ def test_small_data_uses_smaller_batches_and_large_data_does_not():
     est = tiny(MVAE, batch_size=512, callbacks=[counter]).fit(MultiView(two_views(n=1100)))
     assert counter.per_epoch == [3]  # 1024 rows or more: batch_size as given
     assert est.net_.batch_size == 512
+
+
+def test_seeded_calls_are_thread_safe():
+    """Seeded sampling calls give the same answer from several threads at once (torch's
+    generator is global: without the lock the threads take each other's draws)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, _, _ = make_shared_private(n_samples=400, n_views=3, n_features=20, random_state=0)
+    est = IDMVAE(
+        n_shared=4, n_private=4, max_epochs=1, hidden_layer_sizes=(64,), random_state=0
+    ).fit(X)
+    mask = np.ones((400, 3), bool)
+    mask[::2, 1] = False
+    holes = MultiView(X.views, mask=mask)
+
+    def calls(_):
+        return (
+            est.score_samples(X),
+            est.transform(X, latent_mode="sample"),
+            np.asarray(est.impute(holes).views[1]),
+        )
+
+    expected = calls(None)
+    with ThreadPoolExecutor(4) as pool:
+        for got in pool.map(calls, range(16)):
+            for a, b in zip(got, expected):
+                np.testing.assert_array_equal(a, b)
