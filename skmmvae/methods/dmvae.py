@@ -159,11 +159,13 @@ class DMVAEModule(MultimodalModule):
         in_a = (torch.rand(mask.shape, device=mask.device) < 0.5) & mask
         return in_a, mask & ~in_a
 
-    def info_nce(self, enc, mask):
+    def info_nce(self, enc, mask, keep=None):
         """InfoNCE loss between the product of all observed views and the product of a
-        random subset of them (one subset per batch), per sample (Eq. 5)."""
-        keep = torch.rand(self.n_views, device=mask.device) < 0.5
-        keep[torch.randint(self.n_views, (1,), device=mask.device)] = True  # at least one
+        subset of them, per sample (Eq. 5): the views in ``keep`` (bool, ``(M,)``),
+        by default a random subset with at least one view, one per batch."""
+        if keep is None:
+            keep = torch.rand(self.n_views, device=mask.device) < 0.5
+            keep[torch.randint(self.n_views, (1,), device=mask.device)] = True
         subset = mask & keep
         valid = subset.any(-1)
         loc, logvar = enc["expert_loc"], enc["expert_param"]
