@@ -754,9 +754,9 @@ def unconditional_coherence(estimator, classifiers, n_samples=1000, *, random_st
 
 
 # ---- label-free model selection ------------------------------------------------------
-def _selection_target(estimator, name):
-    """The fitted multimodal VAE a scorer evaluates: the estimator itself, or the first
-    step of a Pipeline (which then receives ``X`` unchanged)."""
+def _selection_inputs(estimator, X, name):
+    """A scorer's fitted multimodal VAE (the estimator itself, or the first step of a
+    Pipeline, which then receives ``X`` unchanged) and its validated views and mask."""
     if not isinstance(estimator, MultimodalVAE) and hasattr(estimator, "steps"):
         estimator = estimator.steps[0][1]
     if not isinstance(estimator, MultimodalVAE):
@@ -765,7 +765,10 @@ def _selection_target(estimator, name):
             f"is one; got {type(estimator).__name__}."
         )
     _check_fitted_estimator(estimator)
-    return estimator
+    arrays, mask = _inputs(estimator, X)
+    if mask.shape[1] < 2:
+        raise ValueError(f"{name} needs at least two views.")
+    return estimator, arrays, mask
 
 
 def cross_view_agreement(estimator, X, y=None):
@@ -794,11 +797,8 @@ def cross_view_agreement(estimator, X, y=None):
     -------
     score : float
     """
-    estimator = _selection_target(estimator, "cross_view_agreement")
-    arrays, mask = _inputs(estimator, X)
+    estimator, arrays, mask = _selection_inputs(estimator, X, "cross_view_agreement")
     n_views = mask.shape[1]
-    if n_views < 2:
-        raise ValueError("cross_view_agreement needs at least two views.")
     alone = []
     for m in range(n_views):
         z = _latent_block(estimator, arrays, _only(mask, m), "shared", False, None)
@@ -841,11 +841,8 @@ def leave_one_view_out_score(estimator, X, y=None):
     -------
     score : float
     """
-    estimator = _selection_target(estimator, "leave_one_view_out_score")
-    arrays, mask = _inputs(estimator, X)
+    estimator, arrays, mask = _selection_inputs(estimator, X, "leave_one_view_out_score")
     n_views = mask.shape[1]
-    if n_views < 2:
-        raise ValueError("leave_one_view_out_score needs at least two views.")
     errors = []
     for t in range(n_views):
         others = np.ones(n_views, dtype=bool)
