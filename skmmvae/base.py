@@ -83,9 +83,11 @@ class MultimodalModule(nn.Module):
         self.weights = [float(w) for w in view_weights]  # lambda_m
 
     # ---- helpers shared by every objective ------------------------------------------
-    def build_encoders(self, out_dim):
-        """One encoder per view producing the raw parameters of a ``out_dim`` posterior."""
-        return nn.ModuleList(build_encoder(s, 2 * out_dim) for s in self.specs)
+    def build_encoders(self, out_dim, role="full"):
+        """One encoder per view producing the raw parameters of a ``out_dim`` posterior;
+        ``role`` is ``"full"``, ``"shared"`` or ``"private"`` (see
+        :func:`~skmmvae.networks.build_encoder`)."""
+        return nn.ModuleList(build_encoder(s, 2 * out_dim, role) for s in self.specs)
 
     @staticmethod
     def encode_experts(encoders, views, family):

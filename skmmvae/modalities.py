@@ -20,7 +20,7 @@ from torch import nn
 __all__ = ["Modality", "ViewSpec", "LIKELIHOODS", "resolve_modalities"]
 
 LIKELIHOODS = ("gaussian", "laplace", "bernoulli", "categorical", "poisson")
-ARCHS = ("auto", "mlp", "conv", "text")
+ARCHS = ("auto", "mlp", "resnet", "conv", "text")
 CONV_SIDES = (28, 16, 32, 64, 128, 256)
 MAX_INFERRED_VOCAB = 1024  # largest vocabulary "auto" infers for an integer view
 
@@ -48,9 +48,12 @@ class Modality:
         vocabulary of at most ``MAX_INFERRED_VOCAB`` = 1024 tokens: an integer view with
         larger values (identifiers, counts) raises a ValueError asking for an explicit
         likelihood (``"gaussian"``, ``"poisson"``, or ``"categorical"`` with any size).
-    arch : {"auto", "mlp", "conv", "text"}
-        Network family. ``"auto"``: conv for square images of side 28 or a power of two
-        in [16, 256], text for token sequences, MLP otherwise.
+    arch : {"auto", "mlp", "resnet", "conv", "text"}
+        Network family. ``"auto"``: resnet for square images of side 28 or a power of
+        two in [16, 256], text for token sequences, MLP otherwise. ``"resnet"``:
+        residual GroupNorm encoders and decoders (:mod:`skmmvae.networks`), with a
+        translation-invariant pooling encoder for the shared latent of methods with
+        private latents; ``"conv"``: plain strided convolutions (no normalisation).
     hidden_layer_sizes : tuple of int, default=None
         MLP hidden sizes; None uses the estimator's ``hidden_layer_sizes``.
     scale : float, default=None
@@ -73,6 +76,10 @@ class Modality:
         ``(L, vocab_size)`` (logits) and the encoder receives int64 tokens.
     vocab_size : int, default=None
         Vocabulary of a categorical view; None = largest training token + 1.
+    channels : int, default=None
+        Channels of the first level of ``arch="resnet"`` networks (doubling per
+        level, at most 8 times); None means 32. 16 trains about three times faster on
+        a CPU (the demo's choice).
 
     Notes
     -----
@@ -92,6 +99,7 @@ class Modality:
         encoder=None,
         decoder=None,
         vocab_size=None,
+        channels=None,
     ):
         self.likelihood = likelihood
         self.arch = arch
@@ -103,6 +111,18 @@ class Modality:
         self.encoder = encoder
         self.decoder = decoder
         self.vocab_size = vocab_size
+        self.channels = channels
+
+    def _channels(self, index):
+        if self.channels is None:
+            return 32
+        if isinstance(self.channels, bool) or not isinstance(self.channels, numbers.Integral):
+            raise ValueError(
+                f"View {index}: channels must be a positive integer; got {self.channels!r}."
+            )
+        if self.channels < 4:
+            raise ValueError(f"View {index}: channels must be >= 4; got {self.channels!r}.")
+        return int(self.channels)
 
     def __repr__(self):
         defaults = Modality()
@@ -176,10 +196,10 @@ class Modality:
         arch = self.arch
         square = X.ndim == 4 and shape[1] == shape[2] and shape[1] in CONV_SIDES
         if arch == "auto":
-            arch = "text" if lik == "categorical" else "conv" if square else "mlp"
-        if arch == "conv" and not square:
+            arch = "text" if lik == "categorical" else "resnet" if square else "mlp"
+        if arch in ("resnet", "conv") and not square:
             raise ValueError(
-                f"View {index}: arch='conv' needs (n, C, S, S) images with S = 28 or a power "
+                f"View {index}: arch={arch!r} needs (n, C, S, S) images with S = 28 or a power "
                 f"of two in [16, 256]; got shape {shape}. Use arch='mlp' or a custom encoder."
             )
         if arch == "text" and lik != "categorical":
@@ -215,7 +235,7 @@ class Modality:
                 self.hidden_layer_sizes, f"View {index}: Modality hidden_layer_sizes"
             )
         custom = self.encoder is not None and self.decoder is not None
-        if not hidden and arch in ("conv", "text") and not custom:
+        if not hidden and arch in ("resnet", "conv", "text") and not custom:
             raise ValueError(
                 f"View {index}: arch={arch!r} needs hidden_layer_sizes with at least one size "
                 "(the width of its dense layer); got ()."
@@ -227,6 +247,7 @@ class Modality:
             shape=shape,
             vocab_size=vocab,
             hidden=tuple(int(h) for h in hidden),
+            channels=self._channels(index),
             scale=float(scale),
             learn_scale=bool(learn),
             activation=activation,

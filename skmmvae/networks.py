@@ -1,8 +1,19 @@
-"""Encoder and decoder networks: MLP, conv (square images), 1-D conv text.
+"""Encoder and decoder networks: MLP, residual and strided conv (square images), 1-D
+conv text.
 
 Encoders map a batch of one view ``(B, *shape)`` to ``(B, out_dim)``; decoders map
 ``(B, latent_dim)`` to the likelihood's parameters ``(B, *output_shape)``. Users can
 plug in any module through :class:`~skmmvae.Modality` ``encoder=`` / ``decoder=``.
+
+Image encoders come in two roles (``build_encoder(..., role=)``). A shared latent,
+next to private ones (MMVAE+, IDMVAE, DMVAE, PrivateSharedVAE), should hold what the
+views have in common, which may sit anywhere in the image (PolyMNIST-Quadrant's
+digit): its tower is translation invariant (:class:`PoolEncoder`: max pooling down
+to one global max, then a projection head). Private latents, and the single latent
+of methods without private ones, must also keep *where* things are (the quadrant):
+:class:`ResNetEncoder` flattens its last feature map. All of them normalise with
+GroupNorm, which works per sample: a row's code never depends on the other rows of
+the batch (a missing view's zero-filled rows, the batch size, train or eval mode).
 """
 
 from __future__ import annotations
@@ -11,7 +22,16 @@ import math
 
 from torch import nn
 
-__all__ = ["MLP", "ConvEncoder", "ConvDecoder", "TextEncoder", "TextDecoder"]
+__all__ = [
+    "MLP",
+    "ConvEncoder",
+    "ConvDecoder",
+    "PoolEncoder",
+    "ResNetEncoder",
+    "ResNetDecoder",
+    "TextEncoder",
+    "TextDecoder",
+]
 
 
 def _mlp_layers(sizes):
@@ -89,6 +109,108 @@ class ConvDecoder(nn.Module):
         return self.deconv(self.fc(z).view(-1, *self.base))
 
 
+def _group_norm(channels):
+    return nn.GroupNorm(min(8, channels // 4) or 1, channels)
+
+
+def _widths(side, width):
+    """Channels of the stride-2 levels from ``side`` down to 4 (7 for side 28):
+    ``width``, doubling per level, at most ``8 * width``."""
+    n_levels = len(_conv_plan(side, None)[0])
+    return [min(width * 2**i, 8 * width) for i in range(n_levels)]
+
+
+class ResBlock(nn.Module):
+    """``relu(x + f(x))`` with ``f`` = conv3x3-GN-ReLU-conv3x3-GN."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            _group_norm(channels),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            _group_norm(channels),
+        )
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(x + self.body(x))
+
+
+class ResNetEncoder(nn.Module):
+    """Encoder that keeps spatial information: per level a stride-2 4x4 convolution
+    with GroupNorm and ReLU, down to a 4 x 4 map (7 x 7 for side 28), a residual block
+    there, then the flattened map through a dense layer to the output."""
+
+    def __init__(self, in_shape, out_dim, hidden=256, width=32):
+        super().__init__()
+        c, side = in_shape[0], in_shape[1]
+        widths = _widths(side, width)
+        base = _conv_plan(side, c)[1]
+        layers, prev = [], c
+        for w in widths:
+            layers += [nn.Conv2d(prev, w, 4, stride=2, padding=1, bias=False), _group_norm(w)]
+            layers.append(nn.ReLU())
+            prev = w
+        self.features = nn.Sequential(*layers, ResBlock(prev), nn.Flatten())
+        self.head = nn.Sequential(nn.Linear(prev * base * base, hidden), nn.ReLU())
+        self.out = nn.Linear(hidden, out_dim)
+
+    def forward(self, x):
+        return self.out(self.head(self.features(x)))
+
+
+class PoolEncoder(nn.Module):
+    """Translation-invariant encoder for shared latents: per level a conv3x3 with
+    GroupNorm and ReLU and a 2 x 2 max pool, then a global max pool over the remaining
+    map and a two-layer projection head. Moving the object in the image moves the
+    feature maps, not the code."""
+
+    def __init__(self, in_shape, out_dim, hidden=256, width=32):
+        super().__init__()
+        c, side = in_shape[0], in_shape[1]
+        layers, prev = [], c
+        for w in _widths(side, width):
+            layers += [nn.Conv2d(prev, w, 3, padding=1, bias=False), _group_norm(w)]
+            layers += [nn.ReLU(), nn.MaxPool2d(2)]
+            prev = w
+        self.features = nn.Sequential(*layers, nn.AdaptiveMaxPool2d(1), nn.Flatten())
+        self.head = nn.Sequential(nn.Linear(prev, hidden), nn.ReLU(), nn.Linear(hidden, out_dim))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class ResNetDecoder(nn.Module):
+    """Dense layers to a 4 x 4 (7 x 7) map and a residual block there, then per level
+    a stride-2 transposed convolution with GroupNorm and ReLU, and a 3x3 convolution
+    to the output channels."""
+
+    def __init__(self, latent_dim, out_shape, hidden=256, width=32):
+        super().__init__()
+        c, side = out_shape[0], out_shape[1]
+        widths = _widths(side, width)[::-1]
+        base = _conv_plan(side, c)[1]
+        self.base = (widths[0], base, base)
+        self.fc = nn.Sequential(
+            nn.Linear(latent_dim, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, widths[0] * base * base),
+            nn.ReLU(),
+        )
+        layers, prev = [ResBlock(widths[0])], widths[0]
+        for w in [*widths[1:], widths[-1]]:
+            layers += [nn.ConvTranspose2d(prev, w, 4, stride=2, padding=1, bias=False)]
+            layers += [_group_norm(w), nn.ReLU()]
+            prev = w
+        layers.append(nn.Conv2d(prev, c, 3, padding=1))
+        self.up = nn.Sequential(*layers)
+
+    def forward(self, z):
+        return self.up(self.fc(z).view(-1, *self.base))
+
+
 class TextEncoder(nn.Module):
     """Token embedding, two 1-D convolutions, then a linear head."""
 
@@ -149,10 +271,24 @@ class OneHot(nn.Module):
         return nn.functional.one_hot(tokens, self.vocab_size).float()
 
 
-def build_encoder(spec, out_dim):
-    """The encoder of a resolved view (see :class:`~skmmvae.modalities.ViewSpec`)."""
+ROLES = ("full", "shared", "private")
+
+
+def build_encoder(spec, out_dim, role="full"):
+    """The encoder of a resolved view (see :class:`~skmmvae.modalities.ViewSpec`).
+
+    ``role``: ``"shared"`` for the shared tower of a method with private latents
+    (translation invariant for ``arch="resnet"`` images), ``"private"`` for a private
+    tower, ``"full"`` for the only latent of a method (both keep spatial
+    information). User factories receive the same arguments whatever the role.
+    """
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}; got {role!r}.")
     if spec.encoder is not None:
         return _checked(spec.encoder(spec.shape, out_dim), "encoder", spec)
+    if spec.arch == "resnet":
+        cls = PoolEncoder if role == "shared" else ResNetEncoder
+        return cls(spec.shape, out_dim, hidden=spec.hidden[-1], width=spec.channels)
     if spec.arch == "conv":
         return ConvEncoder(spec.shape, out_dim, hidden=spec.hidden[-1])
     if spec.arch == "text":
@@ -168,6 +304,8 @@ def build_decoder(spec, latent_dim):
     """The decoder of a resolved view, producing the likelihood's parameters."""
     if spec.decoder is not None:
         return _checked(spec.decoder(latent_dim, spec.output_shape), "decoder", spec)
+    if spec.arch == "resnet":
+        return ResNetDecoder(latent_dim, spec.shape, hidden=spec.hidden[-1], width=spec.channels)
     if spec.arch == "conv":
         return ConvDecoder(latent_dim, spec.shape, hidden=spec.hidden[-1])
     if spec.arch == "text":

@@ -7,9 +7,15 @@ import pytest
 import torch
 from scipy import stats
 
-from skmmvae import MMVAE, MVAE, Modality, MoPoE, MultiView
+from skmmvae import MMVAE, MVAE, MMVAEPlus, Modality, MoPoE, MultiView
 from skmmvae.modalities import resolve_modalities
-from skmmvae.networks import ConvDecoder, ConvEncoder
+from skmmvae.networks import (
+    ConvDecoder,
+    ConvEncoder,
+    PoolEncoder,
+    ResNetDecoder,
+    ResNetEncoder,
+)
 
 FAST = dict(max_epochs=1, batch_size=16, hidden_layer_sizes=(16,), random_state=0)
 
@@ -37,7 +43,7 @@ def test_auto_inference(rng):
         "gaussian",
         "laplace",
     ]
-    assert [s.arch for s in specs] == ["mlp", "mlp", "text", "conv", "conv", "mlp"]
+    assert [s.arch for s in specs] == ["mlp", "mlp", "text", "resnet", "resnet", "mlp"]
     assert specs[2].vocab_size == 7 and specs[0].mean is not None and specs[3].mean is None
     assert specs[3].activation == "sigmoid" and specs[3].scale == 0.75 and not specs[3].learn_scale
     assert specs[0].learn_scale
@@ -48,6 +54,70 @@ def test_conv_nets_for_all_supported_sides(side):
     enc, dec = ConvEncoder((3, side, side), 8), ConvDecoder(4, (3, side, side))
     assert enc(torch.zeros(2, 3, side, side)).shape == (2, 8)
     assert dec(torch.zeros(2, 4)).shape == (2, 3, side, side)
+
+
+@pytest.mark.parametrize("side", [16, 28, 32, 64])
+@pytest.mark.parametrize("width", [4, 16])
+def test_resnet_nets_for_supported_sides(side, width):
+    x = torch.rand(2, 3, side, side)
+    for cls in (ResNetEncoder, PoolEncoder):
+        assert cls((3, side, side), 8, hidden=16, width=width)(x).shape == (2, 8)
+    dec = ResNetDecoder(4, (3, side, side), hidden=16, width=width)
+    assert dec(torch.zeros(2, 4)).shape == (2, 3, side, side)
+
+
+def _pattern_at(row, col, side=32):
+    x = torch.zeros(1, 3, side, side)
+    g = torch.Generator().manual_seed(0)
+    x[0, :, row : row + 6, col : col + 5] = torch.rand(3, 6, 5, generator=g)
+    return x
+
+
+def test_pool_encoder_is_translation_invariant_and_resnet_encoder_is_not():
+    """A pattern moved by a multiple of the pooling stride (8 for three levels) gives
+    nearly the same shared code from PoolEncoder (only the zero padding at the borders
+    differs; 2-6% seen); ResNetEncoder's code tells the positions apart (it must keep
+    the quadrant; 50-160% seen)."""
+    a, b = _pattern_at(5, 5), _pattern_at(21, 21)
+    for seed in range(3):
+        torch.manual_seed(seed)
+        pool = PoolEncoder((3, 32, 32), 6, hidden=16)
+        res = ResNetEncoder((3, 32, 32), 6, hidden=16)
+        with torch.no_grad():
+            pa, pb, ra, rb = pool(a), pool(b), res(a), res(b)
+        assert (pa - pb).norm() < 0.1 * pa.norm()
+        assert (ra - rb).norm() > 0.3 * ra.norm()
+
+
+@pytest.mark.parametrize("cls", [ResNetEncoder, PoolEncoder])
+def test_image_encoders_code_each_row_on_its_own(cls):
+    """GroupNorm, not BatchNorm: a row's code is the same alone or in any batch (so a
+    missing view's zero-filled rows never change the others'), in train mode too."""
+    torch.manual_seed(0)
+    enc = cls((3, 32, 32), 6, hidden=16, width=8).train()
+    x = torch.rand(5, 3, 32, 32)
+    together = enc(x)
+    x2 = x.clone()
+    x2[1:] = 0.0
+    torch.testing.assert_close(enc(x2)[0], together[0])
+    torch.testing.assert_close(enc(x[:1])[0], together[0])
+
+
+def test_auto_image_towers_by_role(rng):
+    """Images get resnet networks; the shared tower of a method with private latents
+    is the pooling encoder, every other encoder keeps spatial information."""
+    views = [rng.rand(8, 3, 32, 32), rng.rand(8, 3, 32, 32)]
+    mask = np.ones((8, 2), bool)
+    specs = resolve_modalities(Modality(channels=8), views, mask, (16,))
+    plus = MMVAEPlus(n_shared=2, n_private=2)._build_module(specs)
+    assert all(isinstance(e, PoolEncoder) for e in plus.shared_encoders)
+    assert all(isinstance(e, ResNetEncoder) for e in plus.private_encoders)
+    assert all(isinstance(d, ResNetDecoder) for d in plus.decoders)
+    assert all(
+        isinstance(e, ResNetEncoder) for e in MVAE(n_latent=2)._build_module(specs).encoders
+    )
+    with pytest.raises(ValueError, match="channels"):
+        resolve_modalities(Modality(channels=2), views, mask, (16,))
 
 
 def test_conv_rejects_unsupported_size(rng):

@@ -110,8 +110,8 @@ class DMVAEModule(MultimodalModule):
             kl_warmup_epochs=kl_warmup_epochs,
         )
         self.n_private = n_private
-        self.shared_encoders = self.build_encoders(n_shared)
-        self.private_encoders = self.build_encoders(n_private)
+        self.shared_encoders = self.build_encoders(n_shared, role="shared")
+        self.private_encoders = self.build_encoders(n_private, role="private")
         self.discriminators = nn.ModuleList(
             TCDiscriminator(n_private, n_shared, discriminator_hidden) for _ in specs
         )

@@ -37,8 +37,8 @@ class MMVAEPlusModule(MixtureOfExperts, MultimodalModule):
             specs, n_shared, view_weights, decoder_dim=n_shared + n_private, family=family
         )
         self.n_private = n_private
-        self.shared_encoders = self.build_encoders(n_shared)
-        self.private_encoders = self.build_encoders(n_private)
+        self.shared_encoders = self.build_encoders(n_shared, role="shared")
+        self.private_encoders = self.build_encoders(n_private, role="private")
         # r_d(w): zero mean, learnable per-dimension scale (second family parameter, init 1)
         self.aux_prior = nn.Parameter(torch.zeros(self.n_views, n_private))
         self.beta = beta

@@ -34,8 +34,8 @@ class PrivateSharedModule(MultimodalModule):
     def __init__(self, specs, n_shared, n_private, view_weights, beta, prior_expert):
         super().__init__(specs, n_shared, view_weights, decoder_dim=n_shared + n_private)
         self.n_private = n_private
-        self.shared_encoders = self.build_encoders(n_shared)
-        self.private_encoders = self.build_encoders(n_private)
+        self.shared_encoders = self.build_encoders(n_shared, role="shared")
+        self.private_encoders = self.build_encoders(n_private, role="private")
         self.beta = beta
         self.prior_expert = prior_expert
 
