@@ -13,7 +13,7 @@ feature divided by its variance, averaged; 1.0 = predicting the mean):
   missing), averaged over the six ordered pairs.
 
     python benchmarks/imputation.py --out benchmarks/results/imputation.md
-    python benchmarks/imputation.py --methods MVAE --set MVAE:kl_warmup_epochs=10
+    python benchmarks/imputation.py --methods MVAE MVAE:kl_warmup_epochs=0 --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -56,7 +56,10 @@ def evaluate(est, views):
     return joint, float(np.mean(cross))
 
 
-def build(name, seed, epochs, settings, scale=None):
+def build(entry, seed, epochs, settings, scale=None):
+    """The estimator of a ``--methods`` entry: a class name, optionally followed by
+    ``:param=value,param=value`` (then ``--set`` for that name is not applied)."""
+    name, _, inline = entry.partition(":")
     params = dict(
         hidden_layer_sizes=(128, 128), max_epochs=epochs, random_state=seed, device="cpu"
     )
@@ -66,16 +69,24 @@ def build(name, seed, epochs, settings, scale=None):
         params.update(n_shared=16, n_private=4)
     else:
         params.update(n_latent=16)
-    params.update(settings.get(name, {}))
-    return getattr(skmmvae, name)(**params), settings.get(name, {})
+    changed = parse_assignments(inline.split(",")) if inline else settings.get(name, {})
+    params.update(changed)
+    return getattr(skmmvae, name)(**params), changed
+
+
+def parse_assignments(items):
+    out = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        out[key] = ast.literal_eval(value)
+    return out
 
 
 def parse_settings(items):
     out = {}
     for item in items or []:
         name, _, assignment = item.partition(":")
-        key, _, value = assignment.partition("=")
-        out.setdefault(name, {})[key] = ast.literal_eval(value)
+        out.setdefault(name, {}).update(parse_assignments([assignment]))
     return out
 
 
@@ -117,7 +128,8 @@ def main(argv=None):
             results.append((*evaluate(est, test), fit_s))
             print(name, seed, results[-1], flush=True)
         res = np.array(results)
-        label = name + (" (" + ", ".join(f"{k}={v!r}" for k, v in changed.items()) + ")")
+        label = name.partition(":")[0]
+        label += " (" + ", ".join(f"{k}={v!r}" for k, v in changed.items()) + ")"
         rows.append(
             f"| {label if changed else name} | {res[:, 0].mean():.3f} | "
             f"{res[:, 1].mean():.3f} | {res[:, 2].mean():.0f} |"
