@@ -163,8 +163,15 @@ class ResNetEncoder(nn.Module):
 
 class PoolEncoder(nn.Module):
     """Translation-invariant encoder for shared latents: per level a conv3x3 with
-    GroupNorm and ReLU and a 2 x 2 max pool, then a global max pool over the remaining
-    map and a two-layer projection head. Moving the object in the image moves the
+    circular padding, GroupNorm and ReLU and a 2 x 2 max pool, then a global max pool
+    over the remaining map and a two-layer projection head.
+
+    Circular padding makes every layer equivariant to cyclic shifts of the image (zero
+    padding would let the filters find the borders, so the code would learn where the
+    object touches them); the pools are equivariant to shifts by multiples of their
+    total stride, and the global max and GroupNorm's statistics are invariant. So the
+    code of an image cyclically shifted by a multiple of ``2 ** levels`` pixels (8 for
+    a 32 x 32 image, half a quadrant) is exactly the same: moving the object moves the
     feature maps, not the code."""
 
     def __init__(self, in_shape, out_dim, hidden=256, width=32):
@@ -172,8 +179,8 @@ class PoolEncoder(nn.Module):
         c, side = in_shape[0], in_shape[1]
         layers, prev = [], c
         for w in _widths(side, width):
-            layers += [nn.Conv2d(prev, w, 3, padding=1, bias=False), _group_norm(w)]
-            layers += [nn.ReLU(), nn.MaxPool2d(2)]
+            conv = nn.Conv2d(prev, w, 3, padding=1, padding_mode="circular", bias=False)
+            layers += [conv, _group_norm(w), nn.ReLU(), nn.MaxPool2d(2)]
             prev = w
         self.features = nn.Sequential(*layers, nn.AdaptiveMaxPool2d(1), nn.Flatten())
         self.head = nn.Sequential(nn.Linear(prev, hidden), nn.ReLU(), nn.Linear(hidden, out_dim))
