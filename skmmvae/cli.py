@@ -270,19 +270,22 @@ def main(argv=None):
         "and a latent map as PNGs.",
     )
     demo.add_argument("--out", default="skmmvae-demo", help="output folder (skmmvae-demo)")
-    demo.add_argument("--n-train", type=int, default=1500)
-    demo.add_argument("--n-test", type=int, default=500)
-    demo.add_argument("--n-views", type=int, default=3)
-    demo.add_argument("--max-epochs", type=int, default=12)
-    demo.add_argument("--classifier-epochs", type=int, default=4)
+    # defaults: those of skmmvae.demo.run_demo (None = not given)
+    demo.add_argument("--n-train", type=int, default=None, help="training tuples (3000)")
+    demo.add_argument("--n-test", type=int, default=None, help="test tuples (500)")
+    demo.add_argument("--n-views", type=int, default=None, help="views (3)")
+    demo.add_argument("--max-epochs", type=int, default=None, help="epochs per model (8)")
     demo.add_argument(
-        "--arch",
-        choices=["mlp", "conv"],
-        default="mlp",
-        help="networks of the models (conv: ~10x the compute, for a GPU)",
+        "--classifier-epochs", type=int, default=None, help="epochs of the evaluation CNNs (2)"
     )
     demo.add_argument(
-        "--hidden", type=int, nargs="+", default=[128], help="hidden layer sizes (128)"
+        "--arch",
+        choices=["resnet", "mlp", "conv"],
+        default=None,
+        help="networks of the models (resnet)",
+    )
+    demo.add_argument(
+        "--hidden", type=int, nargs="+", default=None, help="dense layer sizes (128)"
     )
     demo.add_argument("--device", default="auto", help="torch device (auto: CUDA if present)")
     demo.add_argument("--random-state", type=int, default=0)
@@ -291,18 +294,21 @@ def main(argv=None):
     if args.command == "demo":
         from .demo import run_demo
 
+        given = {
+            "n_train": args.n_train,
+            "n_test": args.n_test,
+            "n_views": args.n_views,
+            "max_epochs": args.max_epochs,
+            "classifier_epochs": args.classifier_epochs,
+            "arch": args.arch,
+            "hidden_layer_sizes": None if args.hidden is None else tuple(args.hidden),
+        }
         run_demo(
             args.out,
-            n_train=args.n_train,
-            n_test=args.n_test,
-            n_views=args.n_views,
-            max_epochs=args.max_epochs,
-            classifier_epochs=args.classifier_epochs,
-            arch=args.arch,
-            hidden_layer_sizes=tuple(args.hidden),
             device=args.device,
             random_state=args.random_state,
             progress=not args.no_progress,
+            **{k: v for k, v in given.items() if v is not None},
         )
     if args.command == "quickstart":
         quickstart(args.n_samples, args.max_epochs, args.random_state)

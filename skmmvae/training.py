@@ -33,6 +33,11 @@ from skorch.utils import TeeGenerator
 
 __all__ = ["ViewData", "ViewBatch", "BatchIterator", "MultimodalNet"]
 
+# Convolution weights in channels-last layout (4-D parameters only; MLPs are
+# untouched): the GroupNorm image networks train faster on CPU, their decoders most
+# (benchmarks/results/image_throughput.md).
+CHANNELS_LAST = True
+
 
 def _writable(a):
     """torch cannot wrap read-only numpy memory; copy such arrays."""
@@ -175,6 +180,12 @@ class MultimodalNet(NeuralNet):
         }
         return self
 
+    def initialize_module(self):
+        super().initialize_module()
+        if CHANNELS_LAST:
+            self.module_ = self.module_.to(memory_format=torch.channels_last)
+        return self
+
     def replace_module(self, module, **params):
         """Continue training with ``module``, rebuilding the optimizers from ``params``.
 
@@ -197,6 +208,8 @@ class MultimodalNet(NeuralNet):
             setattr(self, key, value)
         self.module = module
         self.module_ = module.to(self.device)
+        if CHANNELS_LAST:
+            self.module_ = self.module_.to(memory_format=torch.channels_last)
         self.initialize_optimizer()
         fresh = self._built_groups
         for name, old_opt in old.items():

@@ -146,7 +146,7 @@ def test_demo_with_conv_networks_and_bad_arch(tmp_path):
     )
     assert set(rows) == {"IDMVAE", "MMVAE+"}
     with pytest.raises(ValueError, match="arch"):
-        run_demo(str(tmp_path), arch="resnet", stream=io.StringIO(), progress=False)
+        run_demo(str(tmp_path), arch="bogus", stream=io.StringIO(), progress=False)
 
 
 def test_progress_bar_reports_epochs():
@@ -159,3 +159,14 @@ def test_progress_bar_reports_epochs():
     MVAE(n_latent=2, max_epochs=2, callbacks=[("bar", bar)], random_state=0).fit(X)
     text = stream.getvalue()
     assert "epoch 1/2" in text and "[##########] epoch 2/2" in text and text.endswith("\n")
+
+
+def test_demo_verdict_checks_every_criterion():
+    from skmmvae.demo import verdict
+
+    good = {"z->digit": 0.9, "w->digit": 0.1, "w->quad": 0.95, "z->quad": 0.3}
+    assert verdict(good, 300).startswith("SUCCESS")
+    assert verdict(good, 400).startswith("NOT MET") and "time 400 s" in verdict(good, 400)
+    for key, bad in (("z->digit", 0.7), ("w->digit", 0.3), ("w->quad", 0.5), ("z->quad", 0.5)):
+        line = verdict({**good, key: bad})
+        assert line.startswith("NOT MET") and f"{key} {bad:.3f}" in line and "MISSED" in line
