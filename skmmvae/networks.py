@@ -63,6 +63,16 @@ def _conv_plan(side, channels):
     return widths, base
 
 
+def _dense_to_map(latent_dim, hidden, shape):
+    """Two dense layers from a latent to a ``(C, H, W)`` feature map (flat, with ReLU)."""
+    return nn.Sequential(
+        nn.Linear(latent_dim, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, math.prod(shape)),
+        nn.ReLU(),
+    )
+
+
 class ConvEncoder(nn.Module):
     """Strided 4x4 convolutions down to a 4x4 (7x7 for side 28) map, then a linear head."""
 
@@ -91,12 +101,7 @@ class ConvDecoder(nn.Module):
         widths, base = _conv_plan(side, c)
         widths = widths[::-1]
         self.base = (widths[0], base, base)
-        self.fc = nn.Sequential(
-            nn.Linear(latent_dim, hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, widths[0] * base * base),
-            nn.ReLU(),
-        )
+        self.fc = _dense_to_map(latent_dim, hidden, self.base)
         layers = []
         for i, w in enumerate(widths):
             nxt = widths[i + 1] if i + 1 < len(widths) else c
@@ -200,12 +205,7 @@ class ResNetDecoder(nn.Module):
         widths = _widths(side, width)[::-1]
         base = _conv_plan(side, c)[1]
         self.base = (widths[0], base, base)
-        self.fc = nn.Sequential(
-            nn.Linear(latent_dim, hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, widths[0] * base * base),
-            nn.ReLU(),
-        )
+        self.fc = _dense_to_map(latent_dim, hidden, self.base)
         layers, prev = [ResBlock(widths[0])], widths[0]
         for w in [*widths[1:], widths[-1]]:
             layers += [nn.ConvTranspose2d(prev, w, 4, stride=2, padding=1, bias=False)]
