@@ -1,11 +1,12 @@
 """``skmmvae demo``: IDMVAE next to MMVAE+ on the embedded mini PolyMNIST-Quadrant.
 
-Five views of 32 x 32 RGB images share the digit (the shared factor) and each has
-its own quadrant (the private factor). The demo trains per-view evaluation CNNs on
-the real images, trains IDMVAE and MMVAE+ with a progress bar, prints the IDMVAE
-paper's Table 1 columns (what z and w encode) and Table 2 columns (coherence of
-generations), and writes PNGs: cross-generation grids (z of one sample with w of
-another), unconditional samples, and a 2-D map of the latents.
+Three views (by default) of 32 x 32 RGB images of real MNIST digits share the digit
+(the shared factor) and each has its own quadrant (the private factor). The demo
+trains per-view evaluation CNNs on the real images, trains IDMVAE and MMVAE+ with a
+progress bar, prints the IDMVAE paper's Table 1 columns (what z and w encode) and
+Table 2 columns (coherence of generations) with a verdict against :data:`CRITERIA`,
+and writes PNGs: cross-generation grids (z of one sample with w of another),
+unconditional samples, and a 2-D map of the latents.
 """
 
 from __future__ import annotations
@@ -62,11 +63,11 @@ class ProgressBar(Callback):
         )
 
 
-# The models' settings, chosen by measurement on 2 CPU cores (see the demo section of
-# benchmarks/results/demo.md): narrow residual networks, the paper's Laplace likelihood
-# (scale 0.75; sharper likelihoods kept IDMVAE's contrastive term on its plateau for
-# the whole budget), batches of 64 (more steps), CrossMI on the authors' scale with a
-# low temperature.
+# The models' settings, chosen by measurement on 2 CPU cores
+# (benchmarks/results/mini_settings.md, benchmarks/results/demo.md): narrow residual
+# networks, the paper's Laplace likelihood (scale 0.75; sharper likelihoods kept
+# IDMVAE's contrastive term on its plateau for the whole budget), batches of 64 (more
+# steps), CrossMI on the authors' scale with a low temperature.
 MODEL_SETTINGS = {
     "channels": 16,
     "likelihood_scale": 0.75,
