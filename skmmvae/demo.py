@@ -93,10 +93,7 @@ def _models(n_shared, n_private, max_epochs, hidden, arch, device, random_state)
     from .modalities import Modality
 
     s = MODEL_SETTINGS
-    if arch == "resnet":
-        modality = Modality(arch="resnet", channels=s["channels"], scale=s["likelihood_scale"])
-    else:
-        modality = Modality(arch=arch, scale=s["likelihood_scale"])
+    modality = Modality(arch=arch, channels=s["channels"], scale=s["likelihood_scale"])
     common = {
         "n_shared": n_shared,
         "n_private": n_private,
