@@ -4,12 +4,13 @@ were chosen from.
 
 Data: ``make_polymnist_quadrant_mini(n_train, 500, views, random_state=0)`` (real MNIST
 digits). Model: ``arch="resnet"`` networks with ``--width`` channels, dense width
-``--hidden``, latents ``--zs`` + ``--ws``, Laplace likelihood of scale ``--scale``
-(0.75 when not given, the paper's), Adam. Prints one JSON line: the settings, the
-probes (``zd`` z -> digit, ``zq`` z -> quadrant, ``wq`` w -> quadrant, ``wd`` w ->
-digit; logistic regression on posterior means, mean over views) and the fit time.
+``--hidden``, latents ``--zs`` + ``--ws``, ``--lik`` likelihood (Laplace, the
+paper's, by default) of scale ``--scale`` (Laplace 0.75 when not given), Adam.
+Prints one JSON line: the settings, the probes (``zd`` z -> digit, ``zq`` z ->
+quadrant, ``wq`` w -> quadrant, ``wd`` w -> digit; logistic regression on posterior
+means, mean over views) and the fit time.
 
-    python benchmarks/mini_settings.py --epochs 6 --batch 64
+    python benchmarks/mini_settings.py --lik gaussian --scale 0.3 --batch 32 --epochs 12
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def main(argv=None):
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--zs", type=int, default=16)
     p.add_argument("--ws", type=int, default=16)
+    p.add_argument("--lik", choices=["laplace", "gaussian"], default="laplace")
     p.add_argument("--scale", type=float, default=None)
     p.add_argument("--learn-scale", action="store_true")
     p.add_argument("--lambda1", type=float, default=80.0)
@@ -52,7 +54,10 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     data = make_polymnist_quadrant_mini(a.n_train, 500, a.views, random_state=0)
     modality = Modality(
-        channels=a.width, scale=a.scale, learn_scale=True if a.learn_scale else None
+        likelihood=a.lik,
+        channels=a.width,
+        scale=a.scale,
+        learn_scale=True if a.learn_scale else None,
     )
     common = dict(
         n_shared=a.zs,

@@ -15,6 +15,7 @@ training objective as a dict of per-sample parts, ``"loss"`` minimised) and
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
 import threading
 import warnings
@@ -29,7 +30,7 @@ from torch import nn
 
 from .latent import Normal
 from .modalities import Modality, check_hidden_sizes, resolve_modalities
-from .networks import build_decoder, build_encoder
+from .networks import build_decoder, build_encoder, init_log_variance
 from .sampling import ExPostGMM
 from .training import MultimodalNet, ViewData
 from .views import _validate_arrays, merge_like, split_input
@@ -60,6 +61,12 @@ class MultimodalModule(nn.Module):
     """
 
     n_private = 0  # size of each view's private latent w_m (0: no private latents)
+    # Posterior scale at initialisation of the built-in image encoders (arch="resnet",
+    # Normal posteriors). With unit scales the first draws are as noisy as the prior,
+    # and within the few hundred steps of a CPU run MMVAE+'s and IDMVAE's private
+    # latents collapsed (w -> quadrant at chance on the mini PolyMNIST-Quadrant;
+    # 0.78 with 0.1, benchmarks/results/mini_settings.md).
+    IMAGE_INIT_SCALE = 0.1
 
     def __init__(
         self,
@@ -87,7 +94,13 @@ class MultimodalModule(nn.Module):
         """One encoder per view producing the raw parameters of a ``out_dim`` posterior;
         ``role`` is ``"full"``, ``"shared"`` or ``"private"`` (see
         :func:`~skmmvae.networks.build_encoder`)."""
-        return nn.ModuleList(build_encoder(s, 2 * out_dim, role) for s in self.specs)
+        encoders = nn.ModuleList(build_encoder(s, 2 * out_dim, role) for s in self.specs)
+        if self.family is Normal:
+            log_var = 2.0 * math.log(self.IMAGE_INIT_SCALE)
+            for spec, encoder in zip(self.specs, encoders):
+                if spec.arch == "resnet" and spec.encoder is None:
+                    init_log_variance(encoder, out_dim, log_var)
+        return encoders
 
     @staticmethod
     def encode_experts(encoders, views, family):

@@ -274,9 +274,9 @@ def main(argv=None):
     demo.add_argument("--n-train", type=int, default=None, help="training tuples (3000)")
     demo.add_argument("--n-test", type=int, default=None, help="test tuples (500)")
     demo.add_argument("--n-views", type=int, default=None, help="views (3)")
-    demo.add_argument("--max-epochs", type=int, default=None, help="epochs per model (8)")
+    demo.add_argument("--max-epochs", type=int, default=None, help="epochs per model (12)")
     demo.add_argument(
-        "--classifier-epochs", type=int, default=None, help="epochs of the evaluation CNNs (2)"
+        "--classifier-epochs", type=int, default=None, help="epochs of the evaluation CNNs (10)"
     )
     demo.add_argument(
         "--arch",

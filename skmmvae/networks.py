@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 from torch import nn
 
 __all__ = [
@@ -167,28 +168,36 @@ class ResNetEncoder(nn.Module):
 
 
 class PoolEncoder(nn.Module):
-    """Translation-invariant encoder for shared latents: per level a conv3x3 with
-    circular padding, GroupNorm and ReLU and a 2 x 2 max pool, then a global max pool
-    over the remaining map and a two-layer projection head.
+    """Translation-invariant encoder for shared latents: a stride-2 4x4 convolution,
+    then per further level a conv3x3 and a 2 x 2 max pool (all convolutions with
+    circular padding, GroupNorm and ReLU), a global max pool over the remaining map
+    and a two-layer projection head.
 
     Circular padding makes every layer equivariant to cyclic shifts of the image (zero
     padding would let the filters find the borders, so the code would learn where the
-    object touches them); the pools are equivariant to shifts by multiples of their
-    total stride, and the global max and GroupNorm's statistics are invariant. So the
-    code of an image cyclically shifted by a multiple of ``2 ** levels`` pixels (8 for
-    a 32 x 32 image, half a quadrant) is exactly the same: moving the object moves the
-    feature maps, not the code."""
+    object touches them); the strided convolution and the pools are equivariant to
+    shifts by multiples of their total stride, and the global max and GroupNorm's
+    statistics are invariant. So the code of an image cyclically shifted by a multiple
+    of ``2 ** levels`` pixels (8 for a 32 x 32 image, half a quadrant) is exactly the
+    same: moving the object moves the feature maps, not the code. (The strided first
+    level halves the cost of a full-resolution conv3x3 and pool: 12 vs 22 ms forward
+    and backward for 64 images of 3 x 32 x 32 at width 16 on 2 CPU threads.)"""
 
     def __init__(self, in_shape, out_dim, hidden=256, width=32):
         super().__init__()
         c, side = in_shape[0], in_shape[1]
-        layers, prev = [], c
-        for w in _widths(side, width):
-            conv = nn.Conv2d(prev, w, 3, padding=1, padding_mode="circular", bias=False)
-            layers += [conv, _group_norm(w), nn.ReLU(), nn.MaxPool2d(2)]
-            prev = w
+        widths = _widths(side, width)
+
+        def conv(a, b, k, stride=1):
+            return nn.Conv2d(a, b, k, stride, padding=1, padding_mode="circular", bias=False)
+
+        layers = [conv(c, widths[0], 4, stride=2), _group_norm(widths[0]), nn.ReLU()]
+        for a, b in zip(widths[:-1], widths[1:]):
+            layers += [conv(a, b, 3), _group_norm(b), nn.ReLU(), nn.MaxPool2d(2)]
         self.features = nn.Sequential(*layers, nn.AdaptiveMaxPool2d(1), nn.Flatten())
-        self.head = nn.Sequential(nn.Linear(prev, hidden), nn.ReLU(), nn.Linear(hidden, out_dim))
+        self.head = nn.Sequential(
+            nn.Linear(widths[-1], hidden), nn.ReLU(), nn.Linear(hidden, out_dim)
+        )
 
     def forward(self, x):
         return self.head(self.features(x))
@@ -196,8 +205,10 @@ class PoolEncoder(nn.Module):
 
 class ResNetDecoder(nn.Module):
     """Dense layers to a 4 x 4 (7 x 7) map and a residual block there, then per level
-    a stride-2 transposed convolution with GroupNorm and ReLU, and a 3x3 convolution
-    to the output channels."""
+    a stride-2 transposed convolution (GroupNorm and ReLU after all but the last, which
+    outputs the likelihood's channels at full resolution; no full-resolution hidden
+    layer: 10 vs 18 ms forward and backward for 64 images of 3 x 32 x 32 at width 16
+    on 2 CPU threads)."""
 
     def __init__(self, latent_dim, out_shape, hidden=256, width=32):
         super().__init__()
@@ -206,12 +217,11 @@ class ResNetDecoder(nn.Module):
         base = _conv_plan(side, c)[1]
         self.base = (widths[0], base, base)
         self.fc = _dense_to_map(latent_dim, hidden, self.base)
-        layers, prev = [ResBlock(widths[0])], widths[0]
-        for w in [*widths[1:], widths[-1]]:
-            layers += [nn.ConvTranspose2d(prev, w, 4, stride=2, padding=1, bias=False)]
-            layers += [_group_norm(w), nn.ReLU()]
-            prev = w
-        layers.append(nn.Conv2d(prev, c, 3, padding=1))
+        layers = [ResBlock(widths[0])]
+        for a, b in zip(widths[:-1], widths[1:]):
+            layers += [nn.ConvTranspose2d(a, b, 4, stride=2, padding=1, bias=False)]
+            layers += [_group_norm(b), nn.ReLU()]
+        layers.append(nn.ConvTranspose2d(widths[-1], c, 4, stride=2, padding=1))
         self.up = nn.Sequential(*layers)
 
     def forward(self, z):
@@ -318,6 +328,17 @@ def build_decoder(spec, latent_dim):
     if spec.arch == "text":
         return TextDecoder(latent_dim, spec.shape[0], spec.vocab_size, hidden=spec.hidden[-1])
     return MLP(latent_dim, spec.hidden[::-1], spec.output_shape)
+
+
+def init_log_variance(encoder, latent_dim, value):
+    """Start a posterior encoder's log-variances near ``value``: the second half of
+    the bias of its last linear layer (``2 * latent_dim`` outputs: locations, then
+    log-variances) is set to ``value``. Encoders without such a layer are left as
+    they are."""
+    last = [m for m in encoder.modules() if isinstance(m, nn.Linear)]
+    if last and last[-1].out_features == 2 * latent_dim and last[-1].bias is not None:
+        with torch.no_grad():
+            last[-1].bias[latent_dim:] = value
 
 
 def _checked(module, what, spec):

@@ -242,3 +242,24 @@ def test_fits_on_cuda(rng):
     X = MultiView([rng.randn(64, 4), rng.randn(64, 3)])
     est = MVAE(n_latent=2, device="cuda", **FAST).fit(X)
     assert est.device_ == "cuda" and est.transform(X).shape == (64, 2)
+
+
+def test_builtin_image_encoders_start_with_narrow_posteriors(rng):
+    """Built-in image encoders start at posterior scale IMAGE_INIT_SCALE (0.1), so the
+    decoders can use the latents from the first steps; table views and user encoders
+    keep the default (about 1), and so does the Laplace family (its scales are a
+    softmax, set by the data)."""
+    images = rng.rand(16, 3, 32, 32).astype(np.float32)
+    table = rng.randn(16, 5).astype(np.float32)
+    mask = np.ones((16, 2), bool)
+    specs = resolve_modalities(Modality(channels=8), [images, table], mask, (16,))
+    module = MMVAEPlus(n_shared=3, n_private=4)._build_module(specs)
+    with torch.no_grad():
+        enc = module.encode(
+            [torch.from_numpy(images), torch.from_numpy(table)], torch.from_numpy(mask)
+        )
+    for key in ("expert_param", "private_param"):
+        image_scale = enc[key][0].mul(0.5).exp()
+        table_scale = enc[key][1].mul(0.5).exp()
+        assert 0.05 < image_scale.median() < 0.2, key
+        assert 0.5 < table_scale.median() < 2.0, key

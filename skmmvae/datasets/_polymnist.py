@@ -85,14 +85,12 @@ def _colour(crops, mask, intensity=None, rule="invert"):
 _PHOTOS = ("china.jpg", "flower.jpg")
 _PERMUTATIONS = tuple(itertools.permutations(range(3)))
 _FLIPS = ("none", "left-right", "up-down", "both")
-_DOWNSCALES = (4, 4, 2, 2, 3)
 
 
 def _mini_background_spec(view):
     """How the background of ``view`` is derived from scikit-learn's two photos."""
     return {
         "photo": _PHOTOS[view % 2],
-        "downscale": _DOWNSCALES[view % 5],
         "flip": _FLIPS[view % 4],
         "channels": _PERMUTATIONS[view % 6],
     }
@@ -111,15 +109,12 @@ def _mini_background(view):
     """The ``(3, H, W)`` float32 background of ``view`` (read-only, cached)."""
     spec = _mini_background_spec(view)
     photo = _sample_photos()[spec["photo"]].astype(np.float32) / 255.0
-    k = spec["downscale"]
-    h, w = (photo.shape[0] // k) * k, (photo.shape[1] // k) * k
-    small = photo[:h, :w].reshape(h // k, k, w // k, k, 3).mean(axis=(1, 3))
     if spec["flip"] in ("left-right", "both"):
-        small = small[:, ::-1]
+        photo = photo[:, ::-1]
     if spec["flip"] in ("up-down", "both"):
-        small = small[::-1]
-    small = small[:, :, list(spec["channels"])]
-    out = np.ascontiguousarray(small.transpose(2, 0, 1), dtype=np.float32)
+        photo = photo[::-1]
+    photo = photo[:, :, list(spec["channels"])]
+    out = np.ascontiguousarray(photo.transpose(2, 0, 1), dtype=np.float32)
     out.setflags(write=False)
     return out
 
@@ -237,13 +232,13 @@ def make_polymnist_quadrant_mini(
     The backgrounds are derived from scikit-learn's two bundled photos
     (:func:`sklearn.datasets.load_sample_images`, needs pillow). View ``m`` uses
 
-    * photo ``("china.jpg", "flower.jpg")[m % 2]``,
-    * block-mean downscaled by ``(4, 4, 2, 2, 3)[m % 5]`` (more texture per crop),
+    * photo ``("china.jpg", "flower.jpg")[m % 2]`` at full resolution (427 x 640;
+      a 32 x 32 crop is a patch of sky, roof, foliage or petals),
     * flipped ``("none", "left-right", "up-down", "both")[m % 4]``,
     * channels reordered by ``itertools.permutations(range(3))[m % 6]``,
 
-    so the five default views have five distinct backgrounds (60 distinct ones in
-    all). The recipe of every view is returned in ``backgrounds``.
+    so the first 12 views have distinct backgrounds (the recipe repeats after
+    12). The recipe of every view is returned in ``backgrounds``.
 
     Quadrant labels: ``0`` top-right, ``1`` top-left, ``2`` bottom-left,
     ``3`` bottom-right (the IDMVAE PolyMNIST-Quadrant convention).
