@@ -12,20 +12,27 @@ background photo per view. The data are seeded by the run's seed.
 
 Methods. MVAE, MMVAE, MoPoE and MMVM (one latent of n_shared + n_private
 dimensions: the size of z and one w together), MMVAEPlus, PrivateSharedVAE and DMVAE
-(z of n_shared, each w_m of n_private dimensions), and IDMVAE with the paper's
-settings (``IDMVAE.from_preset("polymnist-quadrant")``: beta 2.5, lambda1 80,
-lambda2 20 on the authors' scale, NT-Xent at temperature 1, Adam lr 5e-4, batch 128)
-and its ablations: lambda1 = 0 (no CrossMI),
-lambda2 = 0 (no GenAug), + diffusion priors. Every method gets the same networks,
-likelihood (Laplace), latent sizes, epochs, batch size and learning rate, and beta
-2.5 (the paper's MMVAE+ default), except DMVAE, whose beta / gamma / delta mean
-other things and keep the library's defaults.
+(z of n_shared, each w_m of n_private dimensions), IDMVAE and its ablations: lambda1
+= 0 (no CrossMI), lambda2 = 0 (no GenAug), + diffusion priors. Every method gets the
+same networks, likelihood, latent sizes, epochs, batch size, learning rate and beta,
+except DMVAE, whose beta / gamma / delta mean other things and keep the library's
+defaults. Two sets of defaults (``--settings``):
+
+* ``cpu`` (default): the demo's settings, chosen by measurement on 2 CPU cores
+  (``benchmarks/results/mini_settings.md``): 3000 tuples, 12 epochs, residual
+  networks of 16 channels, Gaussian likelihood of fixed scale 0.3, batch 32, Adam
+  1e-3, beta 1, z and w of 16 dimensions; IDMVAE with ``skmmvae.demo.MODEL_SETTINGS``
+  (lambda1 80, lambda2 5 on the authors' scale, temperature 0.2).
+* ``paper``: the paper's (``IDMVAE.PRESETS["polymnist-quadrant"]``: Laplace
+  likelihood, beta 2.5, lambda1 80, lambda2 20, NT-Xent at temperature 1, Adam 5e-4,
+  batch 128, z of 32 and w of 128 dimensions), for GPU runs of many epochs.
 
 Table 1 (latent classification). A LogisticRegression probe is fitted on the
 latents of the training tuples and scored on those of the test tuples, per view and
 averaged over views: z encoded from that view alone -> digit and -> quadrant, and
 that view's w -> quadrant and -> digit (n/a without private latents). Latents are
-one posterior draw (the paper's protocol; ``--probe-latents mean`` for means).
+posterior means (``cpu``, as in the demo) or one posterior draw (``paper``, the
+paper's protocol); ``--probe-latents`` chooses.
 Chance: 0.10 (digit), 0.25 (quadrant).
 
 Table 2 (coherence). Evaluation CNNs (``metrics.ImageClassifier``), one per view and
@@ -39,26 +46,24 @@ decoded into view s; the digit should be random (0.10) and the quadrant kept (hi
 Unconditional: one prior z, an independent prior w per view; the share of tuples
 whose views all show the same digit. Generations are the decoders' means.
 
-The CPU default is small: 3 views, 1000 training and 500 test tuples, MLP (256,)
-networks, 50 epochs, one seed. On 2 idle cores an epoch of all eleven models takes
-about 11 s (0.4 s MoPoE to 1.5 s IDMVAE + diffusion priors), so the run takes about
-15 minutes (10 training, 5 for the evaluation CNNs, MMVM's and DMVAE's ex-post
-mixtures and the metrics); more on a shared machine:
+The CPU default (3 views, 3000 training and 500 test tuples, one seed) takes
+about 40 minutes on 2 idle cores (fit times per model are in the table):
 
-    python benchmarks/polymnist_quadrant.py --out benchmarks/results/polymnist_quadrant.md
+    python benchmarks/polymnist_quadrant.py --threads 2 \\
+        --out benchmarks/results/polymnist_quadrant.md
 
 The mini data at the paper's five views with convolutional networks, on a GPU:
 
-    python benchmarks/polymnist_quadrant.py --n-views 5 --n-train 3000 --n-test 1000 \\
-        --arch conv --max-epochs 100 --seeds 0 1 2 --device cuda \\
+    python benchmarks/polymnist_quadrant.py --settings paper --n-views 5 --n-train 3000 \\
+        --n-test 1000 --arch resnet --max-epochs 100 --seeds 0 1 2 --device cuda \\
         --out benchmarks/results/polymnist_quadrant_mini_gpu.md
 
 The full-size data (64x64, one tuple per MNIST image: 60000 training and 10000
 test tuples; the paper trained on 220000 tuples with ResNets for 100 epochs), on a
 GPU:
 
-    python benchmarks/polymnist_quadrant.py --mnist ~/data/mnist \\
-        --backgrounds ~/data/polymnist_backgrounds --n-views 5 --arch conv \\
+    python benchmarks/polymnist_quadrant.py --settings paper --mnist ~/data/mnist \\
+        --backgrounds ~/data/polymnist_backgrounds --n-views 5 --arch resnet \\
         --max-epochs 100 --seeds 0 1 2 --device cuda \\
         --out benchmarks/results/polymnist_quadrant_full.md
 """
@@ -95,8 +100,49 @@ from skmmvae import (  # noqa: E402
     make_polymnist_quadrant_mini,
     metrics,
 )
+from skmmvae.demo import MODEL_SETTINGS  # noqa: E402
 
 PRESET = IDMVAE.PRESETS["polymnist-quadrant"]
+
+# Defaults of each --settings: "cpu", the demo's settings (measured on 2 CPU cores:
+# benchmarks/results/mini_settings.md), for every method; "paper", the IDMVAE paper's
+# PolyMNIST-Quadrant settings, for GPU runs of many epochs.
+SETTINGS = {
+    "cpu": {
+        "n_train": 3000,
+        "max_epochs": 12,
+        "arch": "resnet",
+        "channels": MODEL_SETTINGS["channels"],
+        "hidden": [128],
+        "n_shared": 16,
+        "n_private": 16,
+        "beta": 1.0,
+        "lr": MODEL_SETTINGS["lr"],
+        "batch_size": MODEL_SETTINGS["batch_size"],
+        "likelihood": MODEL_SETTINGS["likelihood"],
+        "scale": MODEL_SETTINGS["likelihood_scale"],
+        "idmvae": {k: MODEL_SETTINGS[k] for k in ("lambda1", "lambda2", "temperature")},
+        "probe_latents": "mean",
+    },
+    "paper": {
+        "n_train": 1000,
+        "max_epochs": 50,
+        "arch": "mlp",
+        "channels": None,
+        "hidden": [256],
+        "n_shared": PRESET["n_shared"],
+        "n_private": PRESET["n_private"],
+        "beta": PRESET["beta"],
+        "lr": PRESET["lr"],
+        "batch_size": PRESET["batch_size"],
+        "likelihood": "laplace",
+        "scale": None,
+        "idmvae": {
+            k: PRESET[k] for k in ("lambda1", "lambda2", "temperature", "negatives", "beta")
+        },
+        "probe_latents": "sample",
+    },
+}
 
 
 def _one_latent(a):
@@ -108,7 +154,14 @@ def _two_latents(a):
 
 
 def _idmvae(a, **changes):
-    return IDMVAE.from_preset("polymnist-quadrant", beta=a.beta, **_two_latents(a), **changes)
+    return IDMVAE(
+        **{**SETTINGS[a.settings]["idmvae"], "beta": a.beta}, **_two_latents(a)
+    ).set_params(**changes)
+
+
+def _idmvae_label(a):
+    s = SETTINGS[a.settings]["idmvae"]
+    return f"IDMVAE (lambda1={s['lambda1']:g}, lambda2={s['lambda2']:g})"
 
 
 # name -> (row label, factory of the estimator from the parsed arguments)
@@ -126,10 +179,7 @@ METHODS = {
         lambda a: DMVAE(**_two_latents(a)),
     ),
     "MMVAEPlus": ("MMVAEPlus", lambda a: MMVAEPlus(beta=a.beta, **_two_latents(a))),
-    "IDMVAE": (
-        f"IDMVAE (lambda1={PRESET['lambda1']:g}, lambda2={PRESET['lambda2']:g})",
-        lambda a: _idmvae(a),
-    ),
+    "IDMVAE": (_idmvae_label, lambda a: _idmvae(a)),
     "IDMVAE-lambda1=0": ("IDMVAE, lambda1=0 (no CrossMI)", lambda a: _idmvae(a, lambda1=0.0)),
     "IDMVAE-lambda2=0": ("IDMVAE, lambda2=0 (no GenAug)", lambda a: _idmvae(a, lambda2=0.0)),
     "IDMVAE+diffusion": (
@@ -137,6 +187,12 @@ METHODS = {
         lambda a: _idmvae(a, diffusion_prior=True),
     ),
 }
+
+
+def _label(name, a):
+    label = METHODS[name][0]
+    return label(a) if callable(label) else label
+
 
 TABLE1 = [
     ("z_digit", "z -> digit (high)"),
@@ -292,6 +348,7 @@ def report(args, argv, device, results, clf_acc, failures):
     else:
         clf_data = f"{args.clf_train or 'all'} training tuples"
     networks = f"{args.arch} networks, hidden sizes {tuple(args.hidden)}"
+    idm = _idmvae(args)
     if args.arch == "resnet":
         networks += f", {args.channels or 32} channels"
     lines = [
@@ -303,15 +360,16 @@ def report(args, argv, device, results, clf_acc, failures):
         "seed). Shared label: digit (chance 0.10); private label of each view: quadrant "
         "(chance 0.25).",
         "",
-        f"Models: n_shared={args.n_shared}, n_private={args.n_private} (one latent of "
-        f"{args.n_shared + args.n_private} for MVAE, MMVAE, MoPoE, MMVM), Laplace "
-        f"likelihood, {networks}, {args.max_epochs} epochs, batch {args.batch_size}, Adam "
-        f"lr {args.lr:g}, beta {args.beta:g} (DMVAE: library defaults beta 1, gamma 1, "
-        f"delta 1). IDMVAE: `IDMVAE.from_preset('polymnist-quadrant')` (lambda1 "
-        f"{PRESET['lambda1']:g}, lambda2 {PRESET['lambda2']:g} on the authors' scale, "
-        f"NT-Xent at temperature {PRESET['temperature']:g}) with the sizes above; the "
-        "ablations change one setting each (the diffusion row: diffusion priors with "
-        "weight 1, as in the authors' runs).",
+        f"Models (`--settings {args.settings}`): n_shared={args.n_shared}, "
+        f"n_private={args.n_private} (one latent of {args.n_shared + args.n_private} for "
+        f"MVAE, MMVAE, MoPoE, MMVM), {args.likelihood} likelihood"
+        + (f" of scale {args.scale:g}" if args.scale is not None else "")
+        + f", {networks}, {args.max_epochs} epochs, batch {args.batch_size}, Adam lr "
+        f"{args.lr:g}, beta {args.beta:g} (DMVAE: library defaults beta 1, gamma 1, delta "
+        f"1). IDMVAE: lambda1 {idm.lambda1:g} and lambda2 {idm.lambda2:g} on the authors' "
+        f"scale, {idm.negatives!r} negatives at temperature {idm.temperature:g}, with the "
+        "sizes above; the ablations change one setting each (the diffusion row: diffusion "
+        "priors with weight 1, as in the authors' runs).",
         "",
         f"Probes: LogisticRegression(max_iter=1000) on posterior "
         f"{'draws' if args.probe_latents == 'sample' else 'means'} of at most "
@@ -341,7 +399,7 @@ def report(args, argv, device, results, clf_acc, failures):
         rows = results[name]
         cells = " | ".join(_cell([r[k] for r in rows]) for k, _ in TABLE1)
         seconds = np.mean([r["fit_s"] for r in rows])
-        lines.append(f"| {METHODS[name][0]} | {cells} | {seconds:.1f} |")
+        lines.append(f"| {_label(name, args)} | {cells} | {seconds:.1f} |")
     lines += [
         "",
         "Table 2: coherence of generations (mean over views; self: s = t, cross: s != t).",
@@ -353,7 +411,7 @@ def report(args, argv, device, results, clf_acc, failures):
         if name not in results:
             continue
         cells = " | ".join(_cell([r[k] for r in results[name]]) for k, _ in TABLE2)
-        lines.append(f"| {METHODS[name][0]} | {cells} |")
+        lines.append(f"| {_label(name, args)} | {cells} |")
     lines += [
         "",
         "z_q / w_q: a draw from the posterior of one view; z_p / w_p: a draw from the prior "
@@ -362,7 +420,7 @@ def report(args, argv, device, results, clf_acc, failures):
     ]
     if failures:
         lines += ["", "Failures:", ""]
-        lines += [f"- {METHODS[n][0]}, seed {s}: {msg}" for n, s, msg in failures]
+        lines += [f"- {_label(n, args)}, seed {s}: {msg}" for n, s, msg in failures]
     return "\n".join(lines) + "\n"
 
 
@@ -381,12 +439,19 @@ def main(argv=None):
     )
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--max-epochs", type=int, default=50)
+    parser.add_argument(
+        "--settings",
+        choices=list(SETTINGS),
+        default="cpu",
+        help="defaults of the options below: the demo's (cpu) or the paper's (paper)",
+    )
+    parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument(
         "--n-train",
         type=int,
         default=None,
-        help="training tuples (default: 1000 for the mini data, one per MNIST image otherwise)",
+        help="training tuples (default: the settings' for the mini data, one per MNIST image "
+        "otherwise)",
     )
     parser.add_argument(
         "--n-test",
@@ -395,19 +460,26 @@ def main(argv=None):
         help="test tuples (default: 500 for the mini data, one per MNIST test image otherwise)",
     )
     parser.add_argument("--n-views", type=int, default=3)
-    parser.add_argument("--arch", choices=["mlp", "resnet", "conv"], default="mlp")
+    parser.add_argument("--arch", choices=["mlp", "resnet", "conv"], default=None)
     parser.add_argument(
         "--channels", type=int, default=None, help="first-level channels of resnet networks"
     )
     parser.add_argument(
-        "--hidden", type=int, nargs="+", default=[256], help="MLP hidden sizes (conv: the last)"
+        "--hidden", type=int, nargs="+", default=None, help="MLP hidden sizes (conv: the last)"
     )
-    parser.add_argument("--n-shared", type=int, default=PRESET["n_shared"])
-    parser.add_argument("--n-private", type=int, default=PRESET["n_private"])
-    parser.add_argument("--beta", type=float, default=PRESET["beta"])
-    parser.add_argument("--lr", type=float, default=PRESET["lr"])
-    parser.add_argument("--batch-size", type=int, default=PRESET["batch_size"])
-    parser.add_argument("--probe-latents", choices=["sample", "mean"], default="sample")
+    parser.add_argument("--likelihood", choices=["laplace", "gaussian"], default=None)
+    parser.add_argument("--scale", type=float, default=None, help="fixed likelihood scale")
+    parser.add_argument("--n-shared", type=int, default=None)
+    parser.add_argument("--n-private", type=int, default=None)
+    parser.add_argument("--beta", type=float, default=None)
+    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument(
+        "--probe-latents",
+        choices=["sample", "mean"],
+        default=None,
+        help="probe posterior means (cpu, as the demo) or draws (paper, its protocol)",
+    )
     parser.add_argument(
         "--probe-train", type=int, default=10000, help="most training tuples for the probes"
     )
@@ -421,6 +493,7 @@ def main(argv=None):
     parser.add_argument("--clf-epochs", type=int, default=5, help="epochs of the evaluation CNNs")
     parser.add_argument("--n-uncond", type=int, default=1000, help="unconditional tuples")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--mnist", default=None, help="MNIST IDX folder or mnist.npz")
     parser.add_argument("--backgrounds", default=None, help="folder of background photos")
     parser.add_argument("--verbose", action="store_true", help="print the loss per epoch")
@@ -428,8 +501,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if (args.mnist is None) != (args.backgrounds is None):
         parser.error("--mnist and --backgrounds go together")
+    torch.set_num_threads(args.threads)
+    defaults = SETTINGS[args.settings]
+    for key, value in defaults.items():
+        if key in vars(args) and getattr(args, key) is None and key != "n_train":
+            setattr(args, key, value)
     if args.mnist is None:
-        args.n_train = 1000 if args.n_train is None else args.n_train
+        args.n_train = defaults["n_train"] if args.n_train is None else args.n_train
         args.n_test = 500 if args.n_test is None else args.n_test
         args.clf_train = 10000 if args.clf_train is None else args.clf_train
     device = args.device
@@ -437,7 +515,9 @@ def main(argv=None):
         device = "cuda" if torch.cuda.is_available() else "cpu"
     warnings.filterwarnings("ignore", category=ConvergenceWarning)  # lbfgs probes at 1000 iter
 
-    modality = Modality(likelihood="laplace", arch=args.arch, channels=args.channels)
+    modality = Modality(
+        likelihood=args.likelihood, arch=args.arch, channels=args.channels, scale=args.scale
+    )
     common = {
         "modalities": modality,
         "hidden_layer_sizes": tuple(args.hidden),

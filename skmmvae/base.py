@@ -103,9 +103,24 @@ class MultimodalModule(nn.Module):
         return encoders
 
     @staticmethod
-    def encode_experts(encoders, views, family):
-        """Per-view posterior parameters stacked as ``(M, B, D)``."""
-        params = [family.from_raw(enc(x)) for enc, x in zip(encoders, views)]
+    def encode_experts(encoders, views, family, mask=None):
+        """Per-view posterior parameters stacked as ``(M, B, D)``.
+
+        Outside autograd (inference) and with ``mask``, the encoder of a view that no
+        row of the batch observes is not run (a per-view evaluation encodes one view
+        at a time): its slots hold a copy of an observed expert's parameters, finite
+        and valid for the family, which every caller masks out. (In training every
+        encoder runs, so every parameter takes part in the graph.)"""
+        skip = mask is not None and not torch.is_grad_enabled()
+        observed = mask.any(0).tolist() if skip else [True] * len(views)
+        if not any(observed):
+            observed = [True] * len(views)
+        params = [
+            family.from_raw(enc(x)) if seen else None
+            for enc, x, seen in zip(encoders, views, observed)
+        ]
+        filler = next(p for p in params if p is not None)
+        params = [p if p is not None else (filler[0].detach(), filler[1].detach()) for p in params]
         return torch.stack([p[0] for p in params]), torch.stack([p[1] for p in params])
 
     def set_progress(self, epochs):

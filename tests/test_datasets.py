@@ -153,6 +153,32 @@ def test_mini_backgrounds_differ_per_view(mini):
             assert gap > 0.005, (a, b)
 
 
+def test_mini_background_blur_smooths_only_the_background():
+    """The blur removes stroke-scale texture from the photo (neighbouring background
+    pixels differ less) and changes nothing else: same digits, quadrants and masks
+    (the blur draws no random numbers), and the background colours stay (a Gaussian
+    filter keeps the local mean)."""
+    kw = {"n_train": 200, "n_test": 10, "n_views": 2, "return_masks": True, "random_state": 1}
+    sharp = make_polymnist_quadrant_mini(background_blur=0.0, **kw)
+    smooth = make_polymnist_quadrant_mini(background_blur=4.0, **kw)
+    for key in ("y_train", "q_train", "index_train", "masks_train"):
+        np.testing.assert_array_equal(sharp[key], smooth[key])
+    assert [s["blur"] for s in smooth.backgrounds] == [4.0, 4.0]
+    for m in range(2):
+        both = ~(sharp.masks_train[:, m, :, 1:] | sharp.masks_train[:, m, :, :-1])
+        jump = {
+            name: np.abs(np.diff(d.X_train.views[m], axis=3)).transpose(1, 0, 2, 3)[:, both]
+            for name, d in (("sharp", sharp), ("smooth", smooth))
+        }
+        assert jump["smooth"].mean() < 0.5 * jump["sharp"].mean()
+        background = ~sharp.masks_train[:, m]
+        mean = {
+            name: d.X_train.views[m].transpose(1, 0, 2, 3)[:, background].mean(axis=1)
+            for name, d in (("sharp", sharp), ("smooth", smooth))
+        }
+        np.testing.assert_allclose(mean["smooth"], mean["sharp"], atol=0.03)
+
+
 def test_mini_defaults():
     data = make_polymnist_quadrant_mini()
     assert len(data.X_train) == 3000 and len(data.X_test) == 1000
@@ -170,6 +196,8 @@ def test_mini_defaults():
         {"test_size": 1.0},
         {"test_size": 0.995},
         {"threshold": 1.5},
+        {"background_blur": -1.0},
+        {"background_blur": "4"},
     ],
 )
 def test_mini_bad_parameters(kwargs):

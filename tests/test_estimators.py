@@ -27,7 +27,7 @@ from skmmvae import (
     make_shared_private,
 )
 
-from .conftest import FAST, build
+from .conftest import FAST, build, build_module
 
 METHODS = [MVAE, MMVAE, MoPoE, MMVAEPlus, IDMVAE, PrivateSharedVAE, DMVAE, MMVM]
 AGGREGATION = [MVAE, MMVAE, MoPoE]
@@ -144,6 +144,40 @@ def test_missing_view_per_view_block_is_prior_mean(missing_tables):
     Z = est.transform(X, latents="per_view").reshape(96, 3, 2)
     _, mask = check_views(X)
     assert np.all(Z[~mask] == 0) and np.any(Z[mask] != 0)
+
+
+@pytest.mark.parametrize("cls", METHODS)
+def test_encoders_of_unobserved_views_do_not_run_at_inference(cls, tables):
+    """Encoding from view 0 alone (views 1 and 2 missing in every row) never calls the
+    other views' encoders at inference (a per-view evaluation pays for one view), and
+    the latents equal those of the training path, which runs every encoder: the
+    stand-in parameters of the skipped views never reach the result."""
+    X, _ = tables
+    est = cls(**FAST).fit(X)
+    module = est.net_.module_
+    calls = []
+    hooks = [
+        enc.register_forward_hook(lambda *_, m=m: calls.append(m))
+        for name, child in module.named_children()
+        if name.endswith("encoders")
+        for m, enc in enumerate(child)
+    ]
+    v = X.views
+    est.transform([v[0], np.full_like(v[1], np.nan), np.full_like(v[2], np.nan)])
+    for h in hooks:
+        h.remove()
+    assert calls and set(calls) == {0}
+
+    fresh, views = build_module(est, v)
+    fresh.eval()
+    mask = torch.zeros(len(v[0]), 3, dtype=torch.bool)
+    mask[:, 0] = True
+    for block in ("shared", "per_view") + (("private",) if fresh.has_private else ()):
+        with torch.no_grad():
+            skipped = fresh.latents(views, mask, block, False)
+        with torch.enable_grad():
+            full = fresh.latents(views, mask, block, False).detach()
+        torch.testing.assert_close(skipped, full)
 
 
 def test_set_output_pandas_and_pipeline(tables):

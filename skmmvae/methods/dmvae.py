@@ -142,8 +142,8 @@ class DMVAEModule(MultimodalModule):
         return torch.optim.Adam(params, lr=self.discriminator_lr, betas=(0.5, 0.9))
 
     def encode(self, views, mask):
-        loc, logvar = self.encode_experts(self.shared_encoders, views, Normal)
-        s_loc, s_logvar = self.encode_experts(self.private_encoders, views, Normal)
+        loc, logvar = self.encode_experts(self.shared_encoders, views, Normal, mask)
+        s_loc, s_logvar = self.encode_experts(self.private_encoders, views, Normal, mask)
         mu, lv = masked_poe(loc, logvar, mask, self.prior_expert)
         return {
             "loc": mu,

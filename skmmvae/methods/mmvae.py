@@ -68,14 +68,14 @@ class MMVAEModule(MixtureOfExperts, MultimodalModule):
         self.K = K
 
     def encode(self, views, mask):
-        loc, param = self.encode_experts(self.encoders, views, self.family)
+        loc, param = self.encode_experts(self.encoders, views, self.family, mask)
         mean, var = mixture_moments(self.family, loc, param, mask)
         return {"loc": mean, "param": var, "expert_loc": loc, "expert_param": param}
 
     def log_weights(self, views, mask, beta, weighted, dreg=None):
         """Log importance weights of K samples from every expert, ``(M, K, B)``."""
         fam = self.family
-        loc, param = self.encode_experts(self.encoders, views, fam)
+        loc, param = self.encode_experts(self.encoders, views, fam, mask)
         z = fam.rsample(loc, param, self.K).transpose(0, 1)  # (M, K, B, D)
         if dreg is None:
             log_q = mixture_log_prob(z, fam, loc, param, mask)  # mixture density, Eq. 3.51

@@ -48,8 +48,8 @@ class MMVAEPlusModule(MixtureOfExperts, MultimodalModule):
 
     def encode(self, views, mask):
         fam = self.family
-        loc, param = self.encode_experts(self.shared_encoders, views, fam)
-        w_loc, w_param = self.encode_experts(self.private_encoders, views, fam)
+        loc, param = self.encode_experts(self.shared_encoders, views, fam, mask)
+        w_loc, w_param = self.encode_experts(self.private_encoders, views, fam, mask)
         mean, var = mixture_moments(fam, loc, param, mask)
         return {
             "loc": mean,

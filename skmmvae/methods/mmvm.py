@@ -58,7 +58,7 @@ class MMVMModule(MultimodalModule):
         return 1.0 - frac * (1.0 - self.alpha)
 
     def encode(self, views, mask):
-        loc, logvar = self.encode_experts(self.encoders, views, Normal)
+        loc, logvar = self.encode_experts(self.encoders, views, Normal, mask)
         w = mask.transpose(0, 1).unsqueeze(-1).to(loc.dtype)
         shared = (w * loc).sum(0) / w.sum(0)  # average of the observed views' means
         return {"loc": shared, "param": None, "expert_loc": loc, "expert_param": logvar}
@@ -92,7 +92,7 @@ class MMVMModule(MultimodalModule):
         return log_q - log_h
 
     def terms(self, views, mask, weighted, alpha):
-        loc, logvar = self.encode_experts(self.encoders, views, Normal)
+        loc, logvar = self.encode_experts(self.encoders, views, Normal, mask)
         z = Normal.rsample(loc, logvar)  # (M, B, D): one z_m per view
         rec = self.reconstruction(views, mask, list(z), weighted)
         kl = self.kl_to_mixture_prior(loc, logvar, z, mask, alpha)

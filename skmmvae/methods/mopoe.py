@@ -47,14 +47,14 @@ class MoPoEModule(MultimodalModule):
         return torch.zeros(subsets.shape[0], mask.shape[0], dtype=torch.bool, device=mask.device)
 
     def encode(self, views, mask):
-        loc, logvar = self.encode_experts(self.encoders, views, Normal)
+        loc, logvar = self.encode_experts(self.encoders, views, Normal, mask)
         prior = self.prior_expert != "none"
         mu, lv = masked_poe(loc, logvar, mask, prior)  # PoE of all observed views
         return {"loc": mu, "param": lv, "expert_loc": loc, "expert_param": logvar}
 
     def _subset_posteriors(self, views, mask):
         """PoE of every subset, ``(S, B, D)``, and which subsets each sample has."""
-        loc, logvar = self.encode_experts(self.encoders, views, Normal)
+        loc, logvar = self.encode_experts(self.encoders, views, Normal, mask)
         sub = self.subsets[:, None, :].expand(-1, mask.shape[0], -1)  # (S, B, M)
         valid = (~sub | mask[None]).all(-1)  # A ⊆ observed views, (S, B)
         mu, lv = masked_poe(loc, logvar, sub, self._prior_flags(self.subsets, mask))

@@ -44,7 +44,7 @@ class MVAEModule(MultimodalModule):
         self.prior_expert = prior_expert
 
     def encode(self, views, mask):
-        loc, logvar = self.encode_experts(self.encoders, views, Normal)
+        loc, logvar = self.encode_experts(self.encoders, views, Normal, mask)
         mu, lv = masked_poe(loc, logvar, mask, self.prior_expert)
         return {"loc": mu, "param": lv, "expert_loc": loc, "expert_param": logvar}
 
@@ -65,7 +65,7 @@ class MVAEModule(MultimodalModule):
         return torch.where(active, ll, 0.0), torch.where(active, kl_normal_standard(mu, lv), 0.0)
 
     def forward(self, views, mask):
-        experts = self.encode_experts(self.encoders, views, Normal)
+        experts = self.encode_experts(self.encoders, views, Normal, mask)
         rec, kl = self._subset_terms(views, experts, mask)  # joint ELBO over observed views
         n_obs = mask.sum(-1)
         if self.elbo_terms == "joint+unimodal":
@@ -87,7 +87,7 @@ class MVAEModule(MultimodalModule):
         return {"loss": loss, "rec": -rec, "kl": kl}
 
     def elbo(self, views, mask):
-        experts = self.encode_experts(self.encoders, views, Normal)
+        experts = self.encode_experts(self.encoders, views, Normal, mask)
         rec, kl = self._subset_terms(views, experts, mask, weighted=False)
         return rec - kl
 

@@ -40,8 +40,8 @@ class PrivateSharedModule(MultimodalModule):
         self.prior_expert = prior_expert
 
     def encode(self, views, mask):
-        loc, logvar = self.encode_experts(self.shared_encoders, views, Normal)
-        w_loc, w_logvar = self.encode_experts(self.private_encoders, views, Normal)
+        loc, logvar = self.encode_experts(self.shared_encoders, views, Normal, mask)
+        w_loc, w_logvar = self.encode_experts(self.private_encoders, views, Normal, mask)
         mu, lv = masked_poe(loc, logvar, mask, self.prior_expert)
         return {
             "loc": mu,
