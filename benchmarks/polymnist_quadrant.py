@@ -47,7 +47,7 @@ Unconditional: one prior z, an independent prior w per view; the share of tuples
 whose views all show the same digit. Generations are the decoders' means.
 
 The CPU default (3 views, 3000 training and 500 test tuples, one seed) takes
-about 40 minutes on 2 idle cores (fit times per model are in the table):
+about 25 minutes on 2 idle cores (fit times per model are in the table):
 
     python benchmarks/polymnist_quadrant.py --threads 2 \\
         --out benchmarks/results/polymnist_quadrant.md

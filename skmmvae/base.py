@@ -927,9 +927,10 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         params : dict of ndarray
             ``shared_mean`` and ``shared_std`` ``(n, n_latent)`` of the aggregated shared
             posterior; ``view_loc`` and ``view_scale`` ``(n, M, n_latent)`` of each view's
-            expert (rows of missing views hold what the encoder gives the zero-filled
-            input: ignore them); models with private latents add ``private_loc`` and
-            ``private_scale`` ``(n, M, n_private)``.
+            expert (rows of missing views carry no information about the sample: the
+            encoder's output for the zero-filled input, or a stand-in when no row of
+            the batch observes the view; ignore them); models with private latents add
+            ``private_loc`` and ``private_scale`` ``(n, M, n_private)``.
         """
         check_is_fitted(self)
         arrays, mask, _ = self._validate_input(X, reset=False)
