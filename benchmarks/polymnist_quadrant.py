@@ -137,9 +137,7 @@ SETTINGS = {
         "batch_size": PRESET["batch_size"],
         "likelihood": "laplace",
         "scale": None,
-        "idmvae": {
-            k: PRESET[k] for k in ("lambda1", "lambda2", "temperature", "negatives", "beta")
-        },
+        "idmvae": {k: PRESET[k] for k in ("lambda1", "lambda2", "temperature", "negatives")},
         "probe_latents": "sample",
     },
 }
