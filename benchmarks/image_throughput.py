@@ -1,6 +1,6 @@
 """Training throughput of the image networks on the mini PolyMNIST-Quadrant.
 
-MMVAE+ and IDMVAE (the demo's settings: 3 views of 3 x 32 x 32, ``arch="resnet"`` with
+MMVAE+ and IDMVAE (the demo's networks: 3 views of 3 x 32 x 32, ``arch="resnet"`` with
 16 channels, dense width 128, latents 16 + 16, batch 128) trained for ``--epochs``
 epochs on ``--n-train`` tuples, with the convolution weights in the default (NCHW)
 layout and in channels-last layout (``skmmvae.training.CHANNELS_LAST``). Samples per

@@ -71,6 +71,7 @@ GPU:
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 import time
@@ -100,22 +101,24 @@ from skmmvae import (  # noqa: E402
     make_polymnist_quadrant_mini,
     metrics,
 )
-from skmmvae.demo import MODEL_SETTINGS  # noqa: E402
+from skmmvae.demo import MODEL_SETTINGS, run_demo  # noqa: E402
 
 PRESET = IDMVAE.PRESETS["polymnist-quadrant"]
+# the demo's defaults (sizes, epochs, networks), read from its signature
+DEMO = {k: p.default for k, p in inspect.signature(run_demo).parameters.items()}
 
 # Defaults of each --settings: "cpu", the demo's settings (measured on 2 CPU cores:
 # benchmarks/results/mini_settings.md), for every method; "paper", the IDMVAE paper's
 # PolyMNIST-Quadrant settings, for GPU runs of many epochs.
 SETTINGS = {
     "cpu": {
-        "n_train": 3000,
-        "max_epochs": 12,
-        "arch": "resnet",
+        "n_train": DEMO["n_train"],
+        "max_epochs": DEMO["max_epochs"],
+        "arch": DEMO["arch"],
         "channels": MODEL_SETTINGS["channels"],
-        "hidden": [128],
-        "n_shared": 16,
-        "n_private": 16,
+        "hidden": list(DEMO["hidden_layer_sizes"]),
+        "n_shared": DEMO["n_shared"],
+        "n_private": DEMO["n_private"],
         "beta": 1.0,
         "lr": MODEL_SETTINGS["lr"],
         "batch_size": MODEL_SETTINGS["batch_size"],

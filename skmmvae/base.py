@@ -111,16 +111,16 @@ class MultimodalModule(nn.Module):
         at a time): its slots hold a copy of an observed expert's parameters, finite
         and valid for the family, which every caller masks out. (In training every
         encoder runs, so every parameter takes part in the graph.)"""
-        skip = mask is not None and not torch.is_grad_enabled()
-        observed = mask.any(0).tolist() if skip else [True] * len(views)
-        if not any(observed):
-            observed = [True] * len(views)
-        params = [
-            family.from_raw(enc(x)) if seen else None
-            for enc, x, seen in zip(encoders, views, observed)
-        ]
-        filler = next(p for p in params if p is not None)
-        params = [p if p is not None else (filler[0].detach(), filler[1].detach()) for p in params]
+        run = [True] * len(views)
+        if mask is not None and not torch.is_grad_enabled() and mask.any():
+            run = mask.any(0).tolist()
+        params = {
+            m: family.from_raw(enc(x))
+            for m, (enc, x, r) in enumerate(zip(encoders, views, run))
+            if r
+        }
+        filler = next(iter(params.values()))
+        params = [params.get(m, filler) for m in range(len(views))]
         return torch.stack([p[0] for p in params]), torch.stack([p[1] for p in params])
 
     def set_progress(self, epochs):

@@ -188,7 +188,6 @@ class PoolEncoder(nn.Module):
         super().__init__()
         c, side = in_shape[0], in_shape[1]
         widths = _widths(side, width)
-
         layers = []
         for a, b in zip([c] + widths[:-1], widths):
             conv = nn.Conv2d(a, b, 3, padding=1, padding_mode="circular", bias=False)
