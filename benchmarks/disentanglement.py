@@ -70,7 +70,7 @@ def scores(est, X, y, y_private, train, test):
     z_private = np.mean(
         [probe(Z[train], y_private[train, m], Z[test], y_private[test, m]) for m in range(n_views)]
     )
-    if not est._has_private:
+    if not est.has_private_latents:
         return z_shared, z_private, np.nan, np.nan
     W = est.transform(X, latents="private").reshape(len(y), n_views, -1)
     w_private = np.mean(
@@ -108,7 +108,7 @@ def main(argv=None):
             train, test = np.arange(1000), np.arange(1000, 1500)
             est = CONFIGS[name]()
             dims = {"n_shared": args.n_shared, "n_private": args.n_private}
-            if not est._has_private:
+            if not est.has_private_latents:
                 dims = {"n_latent": args.n_shared}
             est.set_params(
                 **dims,

@@ -119,7 +119,7 @@ def run_dataset(X, y, args, label, risk=None):
                 continue
             seconds.setdefault(name, []).append(time.perf_counter() - start)
             for rep, block in REPRESENTATIONS:
-                if block != "shared" and not est._has_private:
+                if block != "shared" and not est.has_private_latents:
                     continue
                 out = latent_classification(
                     est, X[fit_rows], y_fit, X[test], y[test], latents=block, per_view=False

@@ -270,7 +270,7 @@ def train_classifiers(data, args, device, seed):
 # ---- evaluation ----------------------------------------------------------------------
 def evaluate(est, data, clfs, args, seed):
     """Table 1 and Table 2 numbers of one fitted estimator (NaN where n/a)."""
-    private = est._has_private
+    private = est.has_private_latents
     X_tr, X_te = data["X_train"], data["X_test"]
     y_tr, y_te, q_tr, q_te = data["y_train"], data["y_test"], data["q_train"], data["q_test"]
     if len(y_tr) > args.probe_train:  # a random subset of the training tuples fits the probes

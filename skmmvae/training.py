@@ -24,19 +24,40 @@ GradientNormClipping, ProgressBar), history, printing, device handling.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import threading
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.utils import TeeGenerator
 
-__all__ = ["ViewData", "ViewBatch", "BatchIterator", "MultimodalNet"]
+__all__ = ["ViewData", "ViewBatch", "BatchIterator", "MultimodalNet", "seeded"]
 
 # Convolution weights in channels-last layout (4-D parameters only; MLPs are
 # untouched): the GroupNorm image networks train faster on CPU, their decoders most
 # (benchmarks/results/image_throughput.md).
 CHANNELS_LAST = True
+
+
+# torch draws from one global generator per device: seeded blocks hold this lock, so a
+# seeded call gives the same result whatever other threads do (they wait their turn)
+RNG_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def seeded(seed, device):
+    """Seed torch inside the block and restore the global RNG state afterwards.
+
+    Blocks are serialised across threads (``RNG_LOCK``): torch's generators are
+    global, so two threads drawing at once would take each other's random numbers.
+    """
+    dev = torch.device(device)
+    devices = [dev.index or 0] if dev.type == "cuda" else []
+    with RNG_LOCK, torch.random.fork_rng(devices=devices):
+        torch.manual_seed(int(seed))
+        yield
 
 
 def _writable(a):

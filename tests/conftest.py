@@ -60,6 +60,6 @@ def as_multiview(arrays):
 
 def build(cls, dim=2, **params):
     """An estimator of ``cls`` with latent size ``dim`` (shared and private alike)."""
-    if cls._has_private:
+    if cls.has_private_latents:
         return cls(n_shared=dim, n_private=dim, **params)
     return cls(n_latent=dim, **params)

@@ -370,12 +370,23 @@ def test_kl_warmup_ramps_linearly(tables):
     assert est.net_._progress == pytest.approx(2.0)  # two epochs trained
 
 
-def test_pandas_output_with_block_override_is_a_clear_error(tables):
+def test_pandas_output_names_the_columns_of_an_overridden_block(tables):
+    """Under set_output(transform="pandas") (estimator-level or global), a
+    ``transform(X, latents=...)`` that overrides the estimator's blocks returns those
+    blocks under their own names, with the values of the default output."""
+    import sklearn
+
     X, _ = tables
-    est = MVAE(n_latent=2, **FAST).fit(X).set_output(transform="pandas")
-    with pytest.raises(ValueError, match="set_params"):
-        est.transform(X, latents="per_view")
-    assert list(est.set_params(latents="per_view").transform(X).columns)[:2] == ["z0_0", "z0_1"]
+    est = MVAE(n_latent=2, **FAST).fit(X)
+    plain = est.transform(X, latents="per_view")
+    frame = est.set_output(transform="pandas").transform(X, latents="per_view")
+    assert list(frame.columns) == [f"z{m}_{k}" for m in range(3) for k in range(2)]
+    np.testing.assert_array_equal(frame.to_numpy(), plain)
+    assert list(est.transform(X).columns) == ["z0", "z1"]  # the estimator's own block
+    fresh = MVAE(n_latent=2, **FAST).fit(X)  # no estimator-level output setting
+    with sklearn.config_context(transform_output="pandas"):
+        shared = fresh.transform(X, latents="shared", cond_views=[1])
+    assert list(shared.columns) == ["z0", "z1"]
 
 
 def test_float_token_view_with_missing_rows(rng):

@@ -36,8 +36,8 @@ from skmmvae.metrics import (
 from .conftest import FAST, build
 
 METHODS = [MVAE, MMVAE, MoPoE, MMVAEPlus, IDMVAE, PrivateSharedVAE, DMVAE, MMVM]
-PRIVATE = [m for m in METHODS if m._has_private]
-NO_PRIVATE = [m for m in METHODS if not m._has_private]
+PRIVATE = [m for m in METHODS if m.has_private_latents]
+NO_PRIVATE = [m for m in METHODS if not m.has_private_latents]
 WITH_LIKELIHOOD = [MVAE, MMVAE, MoPoE, MMVAEPlus, IDMVAE, PrivateSharedVAE]
 N_TRAIN = 120
 
@@ -113,7 +113,7 @@ def test_latent_classification_every_method(cls, fitted, data):
 def test_latent_classification_blocks(cls, latents, fitted, data):
     Xtr, ytr, yptr, Xte, yte, ypte = data
     est = fitted(cls)
-    if latents == "private" and not cls._has_private:
+    if latents == "private" and not cls.has_private_latents:
         with pytest.raises(ValueError, match="no private latents"):
             latent_classification(est, Xtr, ytr, Xte, yte, latents=latents)
         return
@@ -351,7 +351,7 @@ def test_decode_reproduces_reconstruct(cls, fitted, data):
         latents = [Z[:, m] for m in range(3)]
     else:
         z = est.transform(X, latents="shared")
-        if cls._has_private:
+        if cls.has_private_latents:
             W = est.transform(X, latents="private").reshape(len(X), 3, -1)
             latents = [np.hstack([z, W[:, m]]) for m in range(3)]
         else:
@@ -386,9 +386,9 @@ def test_log_likelihood_every_method(cls, fitted, data):
         with pytest.raises(ValueError, match="MMVM has no joint density"):
             log_likelihood(est, X, K=4)
         with pytest.raises(ValueError, match="MMVM has no joint density"):
-            log_likelihood(est, X, K=4, target_views=0, conditioning_views=[1, 2])
+            log_likelihood(est, X, K=4, target_views=0, cond_views=[1, 2])
         return
-    cond = log_likelihood(est, X, K=8, target_views=0, conditioning_views=[1, 2])
+    cond = log_likelihood(est, X, K=8, target_views=0, cond_views=[1, 2])
     assert cond.shape == (12,) and np.isfinite(cond).all()
     if cls is DMVAE:
         with pytest.raises(ValueError, match="no prior on the shared code"):
@@ -413,7 +413,7 @@ def test_log_likelihood_diffusion_prior_raises(data):
     ).fit(data[0])
     with pytest.raises(ValueError, match="no tractable prior density"):
         log_likelihood(est, data[3][:4], K=2)
-    cond = log_likelihood(est, data[3][:4], K=2, target_views=[0], conditioning_views=[2])
+    cond = log_likelihood(est, data[3][:4], K=2, target_views=[0], cond_views=[2])
     assert np.isfinite(cond).all()  # the targets' private latents come from the DDPM prior
 
 
@@ -423,11 +423,11 @@ def test_log_likelihood_input_errors(fitted, data):
         with pytest.raises(ValueError, match="K must"):
             log_likelihood(est, X, K=K)
     with pytest.raises(ValueError, match="must not share"):
-        log_likelihood(est, X, K=2, target_views=[0, 1], conditioning_views=[1])
+        log_likelihood(est, X, K=2, target_views=[0, 1], cond_views=[1])
     with pytest.raises(ValueError, match="target_views"):
         log_likelihood(est, X, K=2, target_views=[3])
-    with pytest.raises(ValueError, match="conditioning_views"):
-        log_likelihood(est, X, K=2, target_views=[0], conditioning_views=[])
+    with pytest.raises(ValueError, match="cond_views"):
+        log_likelihood(est, X, K=2, target_views=[0], cond_views=[])
     with pytest.raises(ValueError, match="batch_size"):
         log_likelihood(est, X, K=2, batch_size=0)
 
@@ -439,7 +439,7 @@ def test_log_likelihood_missing_views_are_nan(cls, missing_tables):
     observed = ~np.isnan(X.views[0][:, 0]), ~np.isnan(X.views[1][:, 0])
     joint = log_likelihood(est, X, K=4)
     assert np.isfinite(joint).all()
-    cond = log_likelihood(est, X, K=4, target_views=0, conditioning_views=1)
+    cond = log_likelihood(est, X, K=4, target_views=0, cond_views=1)
     np.testing.assert_array_equal(np.isfinite(cond), observed[0] & observed[1])
     marginal = log_likelihood(est, X, K=4, target_views=0)
     np.testing.assert_array_equal(np.isfinite(marginal), observed[0])
@@ -447,8 +447,8 @@ def test_log_likelihood_missing_views_are_nan(cls, missing_tables):
 
 @pytest.mark.parametrize("cls", [MMVAEPlus, MoPoE])
 def test_log_weights_are_laid_out_K_by_batch(cls, fitted, data):
-    """The vectorised (K, B) log weights equal a loop over draws and samples, and the
-    log-mean-exp runs over the K axis."""
+    """The vectorised (K, B) log weights equal a loop over draws and samples, and
+    ``marginal_ll`` takes the log-mean-exp over the K axis."""
     est = fitted(cls)
     module = est.net_.module_
     arrays, mask, _ = est._validate_input(data[3][:5], reset=False)
@@ -457,8 +457,8 @@ def test_log_weights_are_laid_out_K_by_batch(cls, fitted, data):
     K, B = 7, 5
     with torch.no_grad():
         torch.manual_seed(0)
-        draws = metrics._draw_proposal(module, views, mask, mask, K)
-        log_w = metrics._score_draws(module, views, mask, mask, draws, joint=True)
+        draws = module.importance_draws(views, mask, mask, K)
+        log_w = module.importance_log_weights(views, mask, mask, draws, joint=True)
         assert log_w.shape == (K, B)
         for k in range(K):
             for i in range(B):
@@ -467,26 +467,16 @@ def test_log_weights_are_laid_out_K_by_batch(cls, fitted, data):
                     "w": [None if w is None else w[k : k + 1, i : i + 1] for w in draws["w"]],
                     "log_q": draws["log_q"][k : k + 1, i : i + 1],
                 }
-                single = metrics._score_draws(
-                    module,
-                    [v[i : i + 1] for v in views],
-                    mask[i : i + 1],
-                    mask[i : i + 1],
-                    one,
-                    True,
+                single = module.importance_log_weights(
+                    [v[i : i + 1] for v in views], mask[i : i + 1], mask[i : i + 1], one, True
                 )
                 assert single.shape == (1, 1)
                 assert float(single[0, 0]) == pytest.approx(float(log_w[k, i]), rel=1e-5, abs=1e-4)
+        torch.manual_seed(0)
+        ll = module.marginal_ll(views, mask, mask, K, joint=True)
     log_w = log_w.double().numpy()
     loop = [np.log(np.mean(np.exp(log_w[:, i]))) for i in range(B)]
-    np.testing.assert_allclose(metrics._log_mean_exp(log_w, axis=0), loop, rtol=1e-10)
-    # the public estimate is the log-mean-exp over K of the same weights, batch by batch
-    X = data[3][:9]
-    weights, ok = metrics._importance_log_weights(est, X, K, batch_size=4, random_state=3)
-    assert weights.shape == (K, 9) and ok.all()
-    ll = log_likelihood(est, X, K, batch_size=4, random_state=3)
-    loop = [np.log(np.mean(np.exp(weights[:, i]))) for i in range(9)]
-    np.testing.assert_allclose(ll, loop, rtol=1e-10)
+    np.testing.assert_allclose(ll.numpy(), loop, rtol=1e-10)
 
 
 def test_importance_estimate_bounds_the_elbo():

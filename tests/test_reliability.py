@@ -29,7 +29,7 @@ TINY = dict(max_epochs=1, hidden_layer_sizes=(8,), random_state=0)
 
 def tiny(cls, dim=2, **params):
     params = {**TINY, **params}
-    if cls._has_private:
+    if cls.has_private_latents:
         return cls(n_shared=dim, n_private=dim, **params)
     return cls(n_latent=dim, **params)
 

@@ -29,18 +29,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..base import (
-    _COMMON_DOC,
-    _FITTED_DOC,
-    MultimodalModule,
-    MultimodalVAE,
-    _store,
+from ..base import MultimodalVAE
+from ..latent import Normal, kl_normal_standard, masked_poe
+from ..module import MultimodalModule
+from ..objectives import contrast
+from ..parameters import (
+    COMMON_DOC,
+    FITTED_DOC,
     check_beta,
     check_positive,
     per_view_values,
+    store_params,
 )
-from ..latent import Normal, kl_normal_standard, masked_poe
-from ..objectives import contrast
 
 __all__ = ["DMVAE"]
 
@@ -337,7 +337,7 @@ class DMVAE(MultimodalVAE):
     (64, 6)
     """
 
-    _has_private = True
+    has_private_latents = True
     _prior_samplers = ("gmm",)
 
     def __init__(
@@ -380,7 +380,7 @@ class DMVAE(MultimodalVAE):
         random_state=None,
         verbose=0,
     ):
-        _store(self, locals())
+        store_params(self, locals())
 
     def _build_module(self, specs):
         n_views = len(specs)
@@ -411,4 +411,4 @@ class DMVAE(MultimodalVAE):
         )
 
 
-DMVAE.__doc__ = DMVAE.__doc__ % {"common": _COMMON_DOC.strip(), "fitted": _FITTED_DOC.strip()}
+DMVAE.__doc__ = DMVAE.__doc__ % {"common": COMMON_DOC.strip(), "fitted": FITTED_DOC.strip()}

@@ -57,9 +57,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..base import _COMMON_DOC, _FITTED_DOC, _store, check_beta
 from ..diffusion import LatentDDPM
 from ..objectives import contrast, nt_xent
+from ..parameters import COMMON_DOC, FITTED_DOC, check_beta, store_params
 from .mmvaeplus import MMVAEPlus, MMVAEPlusModule
 
 __all__ = ["IDMVAE"]
@@ -362,7 +362,7 @@ class IDMVAE(MMVAEPlus):
         random_state=None,
         verbose=0,
     ):
-        _store(self, locals())
+        store_params(self, locals())
 
     PRESETS = PRESETS
 
@@ -405,4 +405,4 @@ class IDMVAE(MMVAEPlus):
         )
 
 
-IDMVAE.__doc__ = IDMVAE.__doc__ % {"common": _COMMON_DOC.strip(), "fitted": _FITTED_DOC.strip()}
+IDMVAE.__doc__ = IDMVAE.__doc__ % {"common": COMMON_DOC.strip(), "fitted": FITTED_DOC.strip()}

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import torch
 
-from ..base import _COMMON_DOC, _FITTED_DOC, MultimodalModule, MultimodalVAE, _store, check_beta
+from ..base import MultimodalVAE
 from ..latent import get_family, mixture_log_prob, mixture_moments
+from ..module import MultimodalModule
 from ..objectives import DReG, check_estimator, source_average, stratified_bound
+from ..parameters import COMMON_DOC, FITTED_DOC, check_beta, store_params
 
 __all__ = ["MMVAE"]
 
@@ -179,7 +181,7 @@ class MMVAE(MultimodalVAE):
         random_state=None,
         verbose=0,
     ):
-        _store(self, locals())
+        store_params(self, locals())
 
     def _build_module(self, specs):
         estimator, K = check_estimator(self.estimator, self.K)
@@ -194,4 +196,4 @@ class MMVAE(MultimodalVAE):
         )
 
 
-MMVAE.__doc__ = MMVAE.__doc__ % {"common": _COMMON_DOC.strip(), "fitted": _FITTED_DOC.strip()}
+MMVAE.__doc__ = MMVAE.__doc__ % {"common": COMMON_DOC.strip(), "fitted": FITTED_DOC.strip()}

@@ -21,9 +21,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..base import _COMMON_DOC, _FITTED_DOC, MultimodalModule, MultimodalVAE, _store, check_beta
+from ..base import MultimodalVAE
 from ..latent import get_family, mixture_log_prob, mixture_moments
+from ..module import MultimodalModule
 from ..objectives import check_estimator, source_average, stratified_bound
+from ..parameters import COMMON_DOC, FITTED_DOC, check_beta, store_params
 from .mmvae import MixtureOfExperts, _dreg_for
 
 __all__ = ["MMVAEPlus"]
@@ -177,7 +179,7 @@ class MMVAEPlus(MultimodalVAE):
     (64, 8)
     """
 
-    _has_private = True
+    has_private_latents = True
 
     def __init__(
         self,
@@ -212,7 +214,7 @@ class MMVAEPlus(MultimodalVAE):
         random_state=None,
         verbose=0,
     ):
-        _store(self, locals())
+        store_params(self, locals())
 
     def _module_kwargs(self, specs):
         estimator, K = check_estimator(self.estimator, self.K)
@@ -233,6 +235,6 @@ class MMVAEPlus(MultimodalVAE):
 
 
 MMVAEPlus.__doc__ = MMVAEPlus.__doc__ % {
-    "common": _COMMON_DOC.strip(),
-    "fitted": _FITTED_DOC.strip(),
+    "common": COMMON_DOC.strip(),
+    "fitted": FITTED_DOC.strip(),
 }

@@ -24,8 +24,10 @@ import numbers
 
 import torch
 
-from ..base import _COMMON_DOC, _FITTED_DOC, MultimodalModule, MultimodalVAE, _store, check_beta
+from ..base import MultimodalVAE
 from ..latent import Normal, kl_normal_standard, mixture_log_prob
+from ..module import MultimodalModule
+from ..parameters import COMMON_DOC, FITTED_DOC, check_beta, store_params
 
 __all__ = ["MMVM"]
 
@@ -223,7 +225,7 @@ class MMVM(MultimodalVAE):
         random_state=None,
         verbose=0,
     ):
-        _store(self, locals())
+        store_params(self, locals())
 
     def _build_module(self, specs):
         if self.kl not in ("jensen", "sampled"):
@@ -244,4 +246,4 @@ class MMVM(MultimodalVAE):
         )
 
 
-MMVM.__doc__ = MMVM.__doc__ % {"common": _COMMON_DOC.strip(), "fitted": _FITTED_DOC.strip()}
+MMVM.__doc__ = MMVM.__doc__ % {"common": COMMON_DOC.strip(), "fitted": FITTED_DOC.strip()}

@@ -20,8 +20,10 @@ import itertools
 
 import torch
 
-from ..base import _COMMON_DOC, _FITTED_DOC, MultimodalModule, MultimodalVAE, _store, check_beta
+from ..base import MultimodalVAE
 from ..latent import Normal, kl_normal_standard, masked_poe
+from ..module import MultimodalModule
+from ..parameters import COMMON_DOC, FITTED_DOC, check_beta, store_params
 
 __all__ = ["MoPoE"]
 
@@ -183,7 +185,7 @@ class MoPoE(MultimodalVAE):
         random_state=None,
         verbose=0,
     ):
-        _store(self, locals())
+        store_params(self, locals())
 
     def _subset_matrix(self, n_views):
         if self.subsets is None:
@@ -227,4 +229,4 @@ class MoPoE(MultimodalVAE):
         return arrays, mask, layout
 
 
-MoPoE.__doc__ = MoPoE.__doc__ % {"common": _COMMON_DOC.strip(), "fitted": _FITTED_DOC.strip()}
+MoPoE.__doc__ = MoPoE.__doc__ % {"common": COMMON_DOC.strip(), "fitted": FITTED_DOC.strip()}

@@ -18,8 +18,10 @@ import numbers
 
 import torch
 
-from ..base import _COMMON_DOC, _FITTED_DOC, MultimodalModule, MultimodalVAE, _store, check_beta
+from ..base import MultimodalVAE
 from ..latent import Normal, kl_normal_standard, masked_poe
+from ..module import MultimodalModule
+from ..parameters import COMMON_DOC, FITTED_DOC, check_beta, store_params
 
 __all__ = ["MVAE"]
 
@@ -172,7 +174,7 @@ class MVAE(MultimodalVAE):
         random_state=None,
         verbose=0,
     ):
-        _store(self, locals())
+        store_params(self, locals())
 
     def _build_module(self, specs):
         if self.elbo_terms not in ("joint+unimodal", "joint"):
@@ -197,4 +199,4 @@ class MVAE(MultimodalVAE):
         )
 
 
-MVAE.__doc__ = MVAE.__doc__ % {"common": _COMMON_DOC.strip(), "fitted": _FITTED_DOC.strip()}
+MVAE.__doc__ = MVAE.__doc__ % {"common": COMMON_DOC.strip(), "fitted": FITTED_DOC.strip()}

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import torch
 
-from ..base import _COMMON_DOC, _FITTED_DOC, MultimodalModule, MultimodalVAE, _store, check_beta
+from ..base import MultimodalVAE
 from ..latent import Normal, kl_normal_standard, masked_poe
+from ..module import MultimodalModule
+from ..parameters import COMMON_DOC, FITTED_DOC, check_beta, store_params
 
 __all__ = ["PrivateSharedVAE"]
 
@@ -139,7 +141,7 @@ class PrivateSharedVAE(MultimodalVAE):
     (64, 4)
     """
 
-    _has_private = True
+    has_private_latents = True
 
     def __init__(
         self,
@@ -171,7 +173,7 @@ class PrivateSharedVAE(MultimodalVAE):
         random_state=None,
         verbose=0,
     ):
-        _store(self, locals())
+        store_params(self, locals())
 
     def _build_module(self, specs):
         return PrivateSharedModule(
@@ -185,6 +187,6 @@ class PrivateSharedVAE(MultimodalVAE):
 
 
 PrivateSharedVAE.__doc__ = PrivateSharedVAE.__doc__ % {
-    "common": _COMMON_DOC.strip(),
-    "fitted": _FITTED_DOC.strip(),
+    "common": COMMON_DOC.strip(),
+    "fitted": FITTED_DOC.strip(),
 }
