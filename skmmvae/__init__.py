@@ -1,6 +1,6 @@
 """skmmvae: scikit-learn compatible multimodal variational autoencoders."""
 
-from . import metrics
+from . import methods, metrics
 from .datasets import (
     load_mimic_cxr,
     load_mnist,
@@ -11,21 +11,16 @@ from .datasets import (
     make_shared_private,
     read_idx,
 )
-from .methods import DMVAE, IDMVAE, MMVAE, MMVM, MVAE, MMVAEPlus, MoPoE, PrivateSharedVAE
 from .modalities import Modality
 from .views import MultiView, check_views
 
 __version__ = "0.1.0"
 
+# the estimators: every method of the registry (skmmvae.methods.__all__)
+globals().update({name: getattr(methods, name) for name in methods.__all__})
+
 __all__ = [
-    "MVAE",
-    "MMVAE",
-    "MoPoE",
-    "MMVAEPlus",
-    "IDMVAE",
-    "PrivateSharedVAE",
-    "DMVAE",
-    "MMVM",
+    *methods.__all__,
     "Modality",
     "metrics",
     "MultiView",

@@ -50,7 +50,10 @@ def _has_complex(table):
 class MultimodalVAE(InferenceMixin, TransformerMixin, BaseEstimator):
     """Base estimator. Subclasses define ``__init__`` and ``_build_module``."""
 
+    # capability flags (see skmmvae.methods): view-specific latents w_m, and what
+    # log_likelihood can estimate ("joint", "conditional" or None)
     has_private_latents = False
+    tractable_likelihood = "joint"
     _prior_samplers = ("prior", "gmm")
 
     def _build_module(self, specs):
@@ -116,9 +119,12 @@ class MultimodalVAE(InferenceMixin, TransformerMixin, BaseEstimator):
         if block not in LATENT_BLOCKS:
             raise ValueError(f"latents must be one of {LATENT_BLOCKS}; got {block!r}.")
         if block == "private" and not self.has_private_latents:
+            from .methods import estimators
+
+            names = ", ".join(c.__name__ for c in estimators(private_latents=True))
             raise ValueError(
                 f"{type(self).__name__} has no private latents; use latents='shared' or "
-                "'per_view', or a method with private spaces (MMVAEPlus, IDMVAE, DMVAE)."
+                f"'per_view', or a method with private latents ({names})."
             )
 
     def _validate_input(self, X, reset):

@@ -88,7 +88,17 @@ def quickstart(n_samples=3000, max_epochs=30, random_state=0, out=None):
     return rows
 
 
-METHODS = tuple(_methods.__all__)
+def _method_name(text):
+    """``--method``: a registered name in any case, returned as registered."""
+    try:
+        return _methods.get(text).__name__
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def method_names():
+    """The methods ``skmmvae fit --method`` accepts: the registry's, in its order."""
+    return tuple(_methods.__all__)
 
 
 def _read_one(path, id_column):
@@ -204,10 +214,8 @@ def fit_views(
     import pandas as pd
 
     stream = sys.stdout if stream is None else stream
-    if method not in METHODS:
-        raise ValueError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
     X, ids = read_view_files(paths, id_column)
-    est = getattr(_methods, method)(**(params or {}))
+    est = _methods.get(method)(**(params or {}))
     if latents is not None:
         est.set_params(latents=latents)
     print(
@@ -248,7 +256,12 @@ def main(argv=None):
         "to a CSV file.",
     )
     fit.add_argument("views", nargs="+", help="one file per view")
-    fit.add_argument("--method", default="IDMVAE", choices=METHODS)
+    fit.add_argument(
+        "--method",
+        default="IDMVAE",
+        type=_method_name,
+        help=f"one of {', '.join(method_names())} (any case)",
+    )
     fit.add_argument("--out", default="latents.csv", help="output CSV (default latents.csv)")
     fit.add_argument("--id-column", default=None, help="sample-id column to align the views on")
     fit.add_argument("--latents", default=None, choices=["all", "shared", "private", "per_view"])

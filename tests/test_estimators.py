@@ -13,23 +13,19 @@ from sklearn.pipeline import make_pipeline
 from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
 
 from skmmvae import (
-    DMVAE,
-    IDMVAE,
     MMVAE,
-    MMVM,
     MVAE,
-    MMVAEPlus,
     Modality,
     MoPoE,
     MultiView,
-    PrivateSharedVAE,
     check_views,
     make_shared_private,
+    methods,
 )
 
 from .conftest import FAST, build, build_module
 
-METHODS = [MVAE, MMVAE, MoPoE, MMVAEPlus, IDMVAE, PrivateSharedVAE, DMVAE, MMVM]
+METHODS = methods.estimators()
 AGGREGATION = [MVAE, MMVAE, MoPoE]
 
 

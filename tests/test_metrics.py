@@ -19,7 +19,7 @@ from skmmvae import (
     MultiView,
     PrivateSharedVAE,
     make_shared_private,
-    metrics,
+    methods,
 )
 from skmmvae.latent import Normal
 from skmmvae.metrics import (
@@ -35,10 +35,10 @@ from skmmvae.metrics import (
 
 from .conftest import FAST, build
 
-METHODS = [MVAE, MMVAE, MoPoE, MMVAEPlus, IDMVAE, PrivateSharedVAE, DMVAE, MMVM]
-PRIVATE = [m for m in METHODS if m.has_private_latents]
-NO_PRIVATE = [m for m in METHODS if not m.has_private_latents]
-WITH_LIKELIHOOD = [MVAE, MMVAE, MoPoE, MMVAEPlus, IDMVAE, PrivateSharedVAE]
+METHODS = methods.estimators()
+PRIVATE = methods.estimators(private_latents=True)
+NO_PRIVATE = methods.estimators(private_latents=False)
+WITH_LIKELIHOOD = methods.estimators(likelihood="joint")
 N_TRAIN = 120
 
 

@@ -338,6 +338,7 @@ class DMVAE(MultimodalVAE):
     """
 
     has_private_latents = True
+    tractable_likelihood = "conditional"  # no prior density of the shared code c
     _prior_samplers = ("gmm",)
 
     def __init__(

@@ -194,6 +194,8 @@ class MMVM(MultimodalVAE):
     (64, 4)
     """
 
+    tractable_likelihood = None  # data-dependent prior: no joint density
+
     def __init__(
         self,
         n_latent=16,

@@ -7,6 +7,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
 
+from .. import methods
 from .common import (
     BLOCKS,
     base_seed,
@@ -122,9 +123,10 @@ def latent_classification(
     if latents not in BLOCKS:
         raise ValueError(f"latents must be one of {BLOCKS}; got {latents!r}.")
     if latents == "private" and not estimator.has_private_latents:
+        names = ", ".join(c.__name__ for c in methods.estimators(private_latents=True))
         raise ValueError(
             f"{type(estimator).__name__} has no private latents; use latents='shared' or "
-            "'per_view', or a method with private latents (see skmmvae.methods.registry)."
+            f"'per_view', or a method with private latents ({names})."
         )
     check_mode(latent_mode)
     if not per_view and (np.ndim(y_train) != 1 or np.ndim(y_test) != 1):
