@@ -2,10 +2,11 @@
 training (fit, partial_fit, warm starts).
 
 :class:`MultimodalVAE` implements the sklearn surface once: ``fit``, ``partial_fit``
-and ``fit_transform`` here, and the inference and conditional-generation methods of
-:class:`~skmmvae.inference.InferenceMixin` (``transform``, ``encode``, ``generate``,
-``impute``, ``reconstruct``, ``sample``, ``decode``, ``log_likelihood``, ``score``,
-``score_samples``, ``get_feature_names_out``; ``set_output`` from sklearn). A method
+and ``fit_transform`` here; ``transform``, ``encode``, ``impute``, ``reconstruct``,
+``score``, ``score_samples`` and ``get_feature_names_out`` from
+:class:`~skmmvae.inference.InferenceMixin`; ``generate``, ``sample``, ``decode`` and
+``log_likelihood`` from :class:`~skmmvae.generation.GenerationMixin`; ``set_output``
+from sklearn. A method
 subclasses it with its ``__init__`` and ``_build_module`` (its
 :class:`~skmmvae.module.MultimodalModule`).
 """
@@ -22,6 +23,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .generation import GenerationMixin
 from .inference import LATENT_BLOCKS, InferenceMixin
 from .modalities import check_hidden_sizes, resolve_modalities
 from .module import MultimodalModule
@@ -47,7 +49,7 @@ def _has_complex(table):
     return any(getattr(dt, "kind", None) == "c" for dt in dtypes)
 
 
-class MultimodalVAE(InferenceMixin, TransformerMixin, BaseEstimator):
+class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstimator):
     """Base estimator. Subclasses define ``__init__`` and ``_build_module``."""
 
     # capability flags (see skmmvae.methods): view-specific latents w_m, and what

@@ -202,11 +202,8 @@ def _write_pngs(est, name, data, out_dir, random_state):
     idx = rng.choice(len(data.y_test), k, replace=False)
     source, target = 0, 1 % n_views
     Xs = data.X_test[idx]
-    post = est.encode(Xs)
-    z, w = post["shared_mean"], post["private_loc"][:, target]
-    zz = np.repeat(z, k, axis=0)
-    ww = np.tile(w, (k, 1))
-    gen = est.decode(np.hstack([zz, ww]), view=target)
+    rows, cols = np.repeat(np.arange(k), k), np.tile(np.arange(k), k)
+    gen = est.generate(Xs[rows], cond_views=[source], gen_views=target, private=Xs[cols])
     blank = np.ones((1, *gen.shape[1:]), dtype=np.float32)
     header = np.concatenate([blank, Xs.views[target]])
     body = [
