@@ -14,7 +14,6 @@ subclasses it with its ``__init__`` and ``_build_module`` (its
 from __future__ import annotations
 
 import contextlib
-import numbers
 import warnings
 
 import numpy as np
@@ -25,17 +24,17 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .generation import GenerationMixin
 from .inference import LATENT_BLOCKS, InferenceMixin
-from .modalities import check_hidden_sizes, resolve_modalities
+from .modalities import resolve_modalities
 from .module import MultimodalModule
 from .parameters import (
+    COMMON_CONSTRAINTS,
     MISSING,
     NOT_IN_NET,
     OPTIMIZERS,
     SMALL_DATA_ROWS,
-    check_beta,
-    check_positive,
     per_view_values,
     same_param,
+    validate_params,
 )
 from .sampling import ExPostGMM
 from .training import MultimodalNet, ViewData, seeded
@@ -56,59 +55,18 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
     # log_likelihood can estimate ("joint", "conditional" or None)
     has_private_latents = False
     tractable_likelihood = "joint"
-    _prior_samplers = ("prior", "gmm")
 
     def _build_module(self, specs):
         raise NotImplementedError  # abstract: each method builds its own module
 
     # ---- parameters and validation ---------------------------------------------------
-    def _check_params(self):
-        """Validate the parameters shared by every method (messages name the parameter).
+    _parameter_constraints = COMMON_CONSTRAINTS
 
-        Every real-valued parameter must be finite; the method's own parameters are
-        validated again when its module is built (``_build_module``).
-        """
-        for name, value in self.get_params(deep=False).items():
-            if (
-                isinstance(value, numbers.Real)
-                and not isinstance(value, numbers.Integral)
-                and not np.isfinite(value)
-            ):
-                raise ValueError(f"{name} must be a finite number; got {value!r}.")
-        dims = ("n_shared", "n_private") if self.has_private_latents else ("n_latent",)
-        for name in (*dims, "max_epochs", "batch_size", "n_iter_no_change"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-        check_positive(self.lr, "lr")
-        check_beta(self.weight_decay, "weight_decay")
-        check_beta(self.tol, "tol")
-        if hasattr(self, "kl_warmup_epochs"):
-            check_beta(self.kl_warmup_epochs, "kl_warmup_epochs")
-        check_hidden_sizes(self.hidden_layer_sizes)
-        vf = self.validation_fraction
-        if not (isinstance(vf, numbers.Real) and 0 < vf < 1):
-            raise ValueError(f"validation_fraction must be in (0, 1); got {vf!r}.")
-        if self.latent_mode not in ("mean", "sample"):
-            raise ValueError(f"latent_mode must be 'mean' or 'sample'; got {self.latent_mode!r}.")
+    def _check_params(self):
+        """Validate every parameter against the class's table (run by every ``fit`` and
+        ``partial_fit``; see :mod:`skmmvae.parameters`)."""
+        validate_params(self)
         self._check_block(self.latents)
-        if self.prior_sampler not in self._prior_samplers:
-            raise ValueError(
-                f"prior_sampler must be one of {self._prior_samplers} for "
-                f"{type(self).__name__}; got {self.prior_sampler!r}."
-            )
-        if (
-            not isinstance(self.n_prior_components, numbers.Integral)
-            or self.n_prior_components < 1
-        ):
-            raise ValueError(
-                f"n_prior_components must be a positive integer; got {self.n_prior_components!r}."
-            )
-        if isinstance(self.optimizer, str) and self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"optimizer must be one of {sorted(OPTIMIZERS)} or a class; "
-                f"got {self.optimizer!r}."
-            )
 
     def _view_weights(self, n_views):
         if self.view_weights is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 import torch.nn.functional as F
@@ -15,7 +14,6 @@ ESTIMATORS = ("elbo", "iwae", "dreg")
 __all__ = [
     "DReG",
     "ESTIMATORS",
-    "check_estimator",
     "contrast",
     "log_mean_exp",
     "nt_xent",
@@ -23,15 +21,6 @@ __all__ = [
     "source_average",
     "stratified_bound",
 ]
-
-
-def check_estimator(estimator, K):
-    """Validate a K-sample estimator choice; returns ``(estimator, int(K))``."""
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}.")
-    if not isinstance(K, numbers.Integral) or K < 1:
-        raise ValueError(f"K must be a positive integer; got {K!r}.")
-    return estimator, int(K)
 
 
 def source_average(values, observed):

@@ -1,6 +1,14 @@
-"""What every estimator's parameters share: validation helpers, the documentation of
-the common parameters and fitted attributes, and the comparison of parameter values
-that decides what a warm start must rebuild."""
+"""The parameter table: what every estimator's parameters must be, how they are
+documented, and how a warm start compares them.
+
+Each estimator class carries ``_parameter_constraints``, a dict from each of its
+parameters to a :class:`Constraint` (the common ones in ``COMMON_CONSTRAINTS``, merged
+per method with its own). :func:`validate_params` checks them all on every ``fit`` and
+``partial_fit``, with one message shape: ``"<name> must be <what>; got <value>."``.
+Rules that tie parameters to each other or to the data (``K`` with ``estimator``, the
+number of views) stay with the method. :func:`document` renders a class docstring
+from its own parameter entries and the common parameters' snippets (``PARAMETER_DOCS``).
+"""
 
 from __future__ import annotations
 
@@ -12,18 +20,156 @@ import torch
 from .modalities import Modality
 
 
-def check_beta(beta, name="beta"):
-    """Validate a KL weight (a finite number >= 0)."""
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not 0 <= beta < np.inf:
-        raise ValueError(f"{name} must be a finite number >= 0; got {beta!r}.")
-    return float(beta)
+class Constraint:
+    """What one parameter must be: ``test(value) -> bool`` and its description, the
+    ``<what>`` of the error message."""
+
+    def __init__(self, description, test):
+        self.description = description
+        self.test = test
+
+    def __call__(self, value):
+        try:
+            return bool(self.test(value))
+        except (TypeError, ValueError, RuntimeError):  # e.g. torch.device("nonsense")
+            return False
+
+    def __repr__(self):
+        return f"Constraint({self.description!r})"
 
 
-def check_positive(value, name):
-    """Validate a finite number > 0 (learning rates, temperatures)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < np.inf:
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}.")
-    return float(value)
+def _real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def integer(low=1):
+    """An integer (not a bool) ``>= low``."""
+    words = "a positive integer" if low == 1 else f"an integer >= {low}"
+    return Constraint(
+        words, lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= low
+    )
+
+
+def real(low=0.0, high=None, closed="left"):
+    """A finite real number in an interval from ``low`` to ``high`` (None: no bound);
+    ``closed`` in {"left", "right", "both", "neither"} says which ends belong to it."""
+    lo_in, hi_in = closed in ("left", "both"), closed in ("right", "both")
+    if high is None:
+        words = f"a finite number {'>=' if lo_in else '>'} {low:g}"
+    else:
+        words = f"a number in {'[' if lo_in else '('}{low:g}, {high:g}{']' if hi_in else ')'}"
+
+    def test(v):
+        if not _real(v):
+            return False
+        above = v >= low if lo_in else v > low
+        below = high is None or (v <= high if hi_in else v < high)
+        return above and below
+
+    return Constraint(words, test)
+
+
+def options(*values):
+    """One of ``values`` (strings compared exactly)."""
+    return Constraint(
+        f"one of {values}", lambda v: isinstance(v, (str, bool, type(None))) and v in values
+    )
+
+
+BOOLEAN = Constraint("True or False", lambda v: isinstance(v, (bool, np.bool_)))
+NONE = Constraint("None", lambda v: v is None)
+
+
+def either(*constraints):
+    """Any of ``constraints``."""
+    words = " or ".join(c.description for c in constraints)
+    return Constraint(words, lambda v: any(c(v) for c in constraints))
+
+
+def at_fit(description):
+    """A parameter checked against the data when ``fit`` sees it (views, modalities):
+    any value passes the table."""
+    return Constraint(description, lambda v: True)
+
+
+def _per_view_numbers(value):
+    arr = np.asarray(value, dtype=float)
+    return arr.ndim == 1 and len(arr) > 0 and np.all(np.isfinite(arr)) and np.all(arr >= 0)
+
+
+PER_VIEW_WEIGHTS = Constraint(
+    "a finite number >= 0 or a sequence of them, one per view",
+    lambda v: _real(v) and v >= 0 or (np.ndim(v) == 1 and _per_view_numbers(v)),
+)
+
+
+def _hidden_sizes(v):
+    return isinstance(v, (tuple, list)) and all(
+        isinstance(h, numbers.Integral) and not isinstance(h, bool) and h >= 1 for h in v
+    )
+
+
+def _device(v):
+    return v == "auto" or isinstance(torch.device(v), torch.device)
+
+
+def _random_state(v):
+    if v is None or isinstance(v, np.random.RandomState):
+        return True
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and 0 <= v < 2**32
+
+
+COMMON_CONSTRAINTS = {
+    "modalities": at_fit("'auto', a likelihood name, a Modality, or one per view"),
+    "views": at_fit("None, view sizes or column lists"),
+    "view_weights": either(
+        NONE,
+        Constraint(
+            "a sequence of finite numbers >= 0, one per view",
+            lambda v: np.ndim(v) == 1 and _per_view_numbers(v),
+        ),
+    ),
+    "hidden_layer_sizes": Constraint("a tuple of positive integers", _hidden_sizes),
+    "latents": options("all", "shared", "private", "per_view"),
+    "latent_mode": options("mean", "sample"),
+    "max_epochs": integer(1),
+    "batch_size": integer(1),
+    "lr": real(0, closed="neither"),
+    "optimizer": either(
+        options("adam", "adamw", "sgd"),
+        Constraint("a torch optimizer class", lambda v: callable(v) and not isinstance(v, str)),
+    ),
+    "weight_decay": real(0),
+    "validation_fraction": real(0, 1, closed="neither"),
+    "early_stopping": BOOLEAN,
+    "n_iter_no_change": integer(1),
+    "tol": real(0),
+    "callbacks": either(
+        NONE, Constraint("a list of skorch callbacks", lambda v: isinstance(v, (list, tuple)))
+    ),
+    "device": Constraint("'auto' or a torch device ('cpu', 'cuda', 'cuda:1', ...)", _device),
+    "warm_start": BOOLEAN,
+    "random_state": Constraint(
+        "None, an integer in [0, 2**32) or a numpy RandomState", _random_state
+    ),
+    "verbose": either(BOOLEAN, integer(0)),
+    "prior_sampler": options("prior", "gmm"),
+    "n_prior_components": integer(1),
+    "beta": real(0),
+}
+
+
+def validate_params(est):
+    """Check every parameter of ``est`` against its class's ``_parameter_constraints``."""
+    table = type(est)._parameter_constraints
+    params = est.get_params(deep=False)
+    missing = sorted(set(params) - set(table))
+    if missing:
+        raise TypeError(f"{type(est).__name__}._parameter_constraints lacks {missing}.")
+    for name, value in params.items():
+        constraint = table[name]
+        if not constraint(value):
+            raise ValueError(f"{name} must be {constraint.description}; got {value!r}.")
 
 
 def per_view_values(value, n_views, name):
@@ -108,6 +254,7 @@ COMMON_DOC = """
     latent_mode : {"mean", "sample"}, default="mean"
         Posterior means, or one reparameterised draw, in ``transform``.
     max_epochs : int, default=100
+        Passes over the training data (``fit``; ``partial_fit`` makes one).
     batch_size : int, default=128
         Rows per optimiser step. With fewer than 1024 training rows ``n_train``
         (after any validation split) the effective batch size is
@@ -117,15 +264,20 @@ COMMON_DOC = """
         training rows on, ``batch_size`` is used as given. ``net_.batch_size`` holds
         the size of the last training call.
     lr : float, default=1e-3
+        Learning rate of the optimizer (> 0).
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
     weight_decay : float, default=0.0
+        Weight decay of the optimizer (>= 0).
     validation_fraction : float, default=0.1
         Held-out share of the training rows, used only when ``early_stopping``.
     early_stopping : bool, default=False
         Stop when the validation loss has not improved by ``tol`` for
         ``n_iter_no_change`` epochs, and restore the best weights.
     n_iter_no_change : int, default=10
+        Patience of ``early_stopping``, in epochs.
     tol : float, default=1e-4
+        Smallest improvement of the validation loss that counts, for
+        ``early_stopping``.
     callbacks : list of skorch callbacks, default=None
         E.g. ``EarlyStopping``, ``Checkpoint``, ``LRScheduler``,
         ``GradientNormClipping``, ``ProgressBar``.
@@ -171,3 +323,42 @@ FITTED_DOC = """
     prior_sampler_ : ExPostGMM
         The ex-post sampler of the shared latent (only with ``prior_sampler="gmm"``).
 """
+
+
+def _entries(text):
+    """The numpydoc parameter entries of ``text`` (4-space indented ``name : type``
+    lines and what follows them), as ``{name: entry}`` in order."""
+    entries, name = {}, None
+    for line in text.strip("\n").split("\n"):
+        head = line[4:] if line.startswith("    ") and not line.startswith("     ") else None
+        if head is not None and " : " in head or (head and head.isidentifier()):
+            name = head.split(" : ")[0].strip()
+            entries[name] = [line]
+        elif name is not None:
+            entries[name].append(line)
+    return {k: "\n".join(v).rstrip() for k, v in entries.items()}
+
+
+PARAMETER_DOCS = _entries(COMMON_DOC)
+
+
+def document(cls):
+    """Render ``cls.__doc__``: ``%(common)s`` becomes the entries of the common
+    parameters that ``cls.__init__`` takes and its own text does not document
+    (in ``PARAMETER_DOCS`` order), ``%(fitted)s`` the fitted attributes. Returns
+    ``cls`` (usable as a class decorator)."""
+    import inspect
+
+    own = cls.__doc__
+    signature = inspect.signature(cls.__init__).parameters
+    documented = set(_entries(own.split("Parameters\n    ----------\n", 1)[-1]))
+    common = [
+        entry
+        for name, entry in PARAMETER_DOCS.items()
+        if name in signature and name not in documented
+    ]
+    cls.__doc__ = own % {
+        "common": "\n".join(common).strip(),
+        "fitted": FITTED_DOC.strip(),
+    }
+    return cls

@@ -2,6 +2,7 @@
 (``skmmvae.methods``), and a toy 9th method that shows what adding one takes: one
 class for the objective, one for the estimator, and its registration."""
 
+import inspect
 import pickle
 
 import numpy as np
@@ -14,7 +15,7 @@ from skmmvae import check_views, cli, make_shared_private, methods
 from skmmvae.base import MultimodalVAE
 from skmmvae.latent import Normal, kl_normal_standard
 from skmmvae.module import MultimodalModule
-from skmmvae.parameters import COMMON_DOC, FITTED_DOC, check_beta, store_params
+from skmmvae.parameters import document, integer, real, store_params
 
 from .conftest import FAST, build
 
@@ -65,6 +66,12 @@ class AverageOfExperts(MultimodalVAE):
     %(fitted)s
     """
 
+    _parameter_constraints = {
+        **MultimodalVAE._parameter_constraints,
+        "n_latent": integer(1),
+        "beta": real(0),
+    }
+
     def __init__(
         self,
         n_latent=16,
@@ -97,14 +104,11 @@ class AverageOfExperts(MultimodalVAE):
 
     def _build_module(self, specs):
         return AverageOfExpertsModule(
-            specs, self.n_latent, self._view_weights(len(specs)), check_beta(self.beta)
+            specs, self.n_latent, self._view_weights(len(specs)), float(self.beta)
         )
 
 
-AverageOfExperts.__doc__ = AverageOfExperts.__doc__ % {
-    "common": COMMON_DOC.strip(),
-    "fitted": FITTED_DOC.strip(),
-}
+document(AverageOfExperts)
 
 TOY = AverageOfExperts
 
@@ -221,3 +225,56 @@ def test_a_fixed_seed_fixes_the_fit(cls, views):
     np.testing.assert_array_equal(a, b)
     torch.manual_seed(1)  # the global generator does not enter a seeded fit
     np.testing.assert_array_equal(build(cls, **FAST).fit(X).transform(X), a)
+
+
+def _documented_parameters(cls):
+    """Names of the entries of the Parameters section of the rendered docstring."""
+    text = cls.__doc__.split("Parameters\n    ----------\n", 1)[1]
+    text = text.split("\n\n    Attributes\n", 1)[0]
+    return [
+        line[4:].split(" : ")[0]
+        for line in text.split("\n")
+        if line.startswith("    ") and not line.startswith("     ") and line.strip()
+    ]
+
+
+@pytest.mark.parametrize("cls", COMMON)
+def test_docstring_and_table_list_exactly_the_signature(cls):
+    signature = list(inspect.signature(cls.__init__).parameters)[1:]
+    documented = _documented_parameters(cls)
+    assert sorted(documented) == sorted(signature), set(documented) ^ set(signature)
+    assert len(documented) == len(set(documented))  # none twice
+    assert set(cls._parameter_constraints) == set(signature)
+
+
+class _Bad:
+    def __repr__(self):
+        return "<bad>"
+
+
+@pytest.mark.parametrize("cls", COMMON)
+def test_every_checked_parameter_rejects_a_bad_value_in_one_message_shape(cls, views):
+    """Every parameter whose rule is not deferred to the data rejects an object of no
+    valid type, at fit and at partial_fit, naming itself; nothing is trained."""
+    X, _ = views
+    for name, constraint in cls._parameter_constraints.items():
+        if constraint("anything goes") and constraint(_Bad()):
+            continue  # checked against the data at fit (views, modalities, subsets)
+        est = build(cls, **FAST).set_params(**{name: _Bad()})
+        for method in (est.fit, est.partial_fit):
+            with pytest.raises(ValueError, match=rf"^{name} must be .+; got <bad>\.$"):
+                method(X)
+        assert not hasattr(est, "net_")
+
+
+@pytest.mark.parametrize("cls", COMMON)
+def test_parameters_set_before_a_warm_start_are_validated(cls, views):
+    X, _ = views
+    est = build(cls, warm_start=True, **FAST).fit(X)
+    est.set_params(lr=0.0)
+    with pytest.raises(ValueError, match=r"^lr must be a finite number > 0; got 0.0\.$"):
+        est.fit(X)
+    with pytest.raises(ValueError, match="^lr must be"):
+        est.partial_fit(X)
+    est.set_params(lr=0.01).fit(X)
+    assert est.net_.optimizer_.param_groups[0]["lr"] == 0.01  # and applied

@@ -23,8 +23,6 @@ generation samples c from a Gaussian mixture fitted to training codes.
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -34,11 +32,13 @@ from ..latent import Normal, kl_normal_standard, masked_poe
 from ..module import MultimodalModule
 from ..objectives import contrast
 from ..parameters import (
-    COMMON_DOC,
-    FITTED_DOC,
-    check_beta,
-    check_positive,
+    BOOLEAN,
+    PER_VIEW_WEIGHTS,
+    document,
+    integer,
+    options,
     per_view_values,
+    real,
     store_params,
 )
 
@@ -337,6 +337,25 @@ class DMVAE(MultimodalVAE):
     (64, 6)
     """
 
+    _parameter_constraints = {
+        **MultimodalVAE._parameter_constraints,
+        "n_shared": integer(1),
+        "n_private": integer(1),
+        "beta": PER_VIEW_WEIGHTS,
+        "gamma": real(0),
+        "delta": PER_VIEW_WEIGHTS,
+        "temperature": real(0, closed="neither"),
+        "random_split": BOOLEAN,
+        "detach_shared": BOOLEAN,
+        "prior_expert": BOOLEAN,
+        "kl_warmup_epochs": real(0),
+        "discriminator_hidden": integer(1),
+        "discriminator_lr": real(0, closed="neither"),
+        "discriminator_steps": integer(1),
+        "tc_input": options("mean", "sample"),
+        "prior_sampler": options("gmm"),
+    }
+
     has_private_latents = True
     tractable_likelihood = "conditional"  # no prior density of the shared code c
     _prior_samplers = ("gmm",)
@@ -385,31 +404,24 @@ class DMVAE(MultimodalVAE):
 
     def _build_module(self, specs):
         n_views = len(specs)
-        check_positive(self.temperature, "temperature")
-        if self.tc_input not in ("mean", "sample"):
-            raise ValueError(f"tc_input must be 'mean' or 'sample'; got {self.tc_input!r}.")
-        hidden, steps = self.discriminator_hidden, self.discriminator_steps
-        for name, value in (("discriminator_hidden", hidden), ("discriminator_steps", steps)):
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
         return DMVAEModule(
             specs,
             self.n_shared,
             self.n_private,
             self._view_weights(n_views),
             beta=per_view_values(self.beta, n_views, "beta"),
-            gamma=check_beta(self.gamma, "gamma"),
+            gamma=float(self.gamma),
             delta=per_view_values(self.delta, n_views, "delta"),
             temperature=float(self.temperature),
             random_split=bool(self.random_split),
             detach_shared=bool(self.detach_shared),
             prior_expert=bool(self.prior_expert),
             kl_warmup_epochs=self.kl_warmup_epochs,
-            discriminator_hidden=int(hidden),
-            discriminator_lr=check_positive(self.discriminator_lr, "discriminator_lr"),
-            discriminator_steps=int(steps),
+            discriminator_hidden=int(self.discriminator_hidden),
+            discriminator_lr=float(self.discriminator_lr),
+            discriminator_steps=int(self.discriminator_steps),
             tc_input=self.tc_input,
         )
 
 
-DMVAE.__doc__ = DMVAE.__doc__ % {"common": COMMON_DOC.strip(), "fitted": FITTED_DOC.strip()}
+document(DMVAE)

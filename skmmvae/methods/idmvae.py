@@ -51,15 +51,12 @@ minimise the simplified (reweighted) DDPM loss, which is not itself a bound on
 
 from __future__ import annotations
 
-import numbers
-
-import numpy as np
 import torch
 from torch import nn
 
 from ..diffusion import LatentDDPM
 from ..objectives import contrast, nt_xent
-from ..parameters import COMMON_DOC, FITTED_DOC, check_beta, store_params
+from ..parameters import BOOLEAN, document, integer, options, real, store_params
 from .mmvaeplus import MMVAEPlus, MMVAEPlusModule
 
 __all__ = ["IDMVAE"]
@@ -319,6 +316,20 @@ class IDMVAE(MMVAEPlus):
     (64, 6)
     """
 
+    _parameter_constraints = {
+        **MMVAEPlus._parameter_constraints,
+        "lambda1": real(0),
+        "lambda2": real(0),
+        "temperature": real(0, closed="neither"),
+        "negatives": options("cross", "all"),
+        "normalization": options("authors", "paper"),
+        "genaug": options("contrast", "lsq"),
+        "diffusion_prior": BOOLEAN,
+        "diffusion_weight": real(0),
+        "diffusion_steps": integer(1),
+        "diffusion_sampling_steps": integer(1),
+    }
+
     def __init__(
         self,
         n_shared=16,
@@ -375,34 +386,21 @@ class IDMVAE(MMVAEPlus):
         return cls(**{**PRESETS[name], **params})
 
     def _build_module(self, specs):
-        for name, allowed in (
-            ("genaug", ("contrast", "lsq")),
-            ("negatives", ("cross", "all")),
-            ("normalization", ("authors", "paper")),
-        ):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}; got {getattr(self, name)!r}.")
-        if not (isinstance(self.temperature, numbers.Real) and 0 < self.temperature < np.inf):
-            raise ValueError(f"temperature must be a finite number > 0; got {self.temperature!r}.")
-        for name in ("diffusion_steps", "diffusion_sampling_steps"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
         if self.diffusion_sampling_steps > self.diffusion_steps:
             raise ValueError("diffusion_sampling_steps must not exceed diffusion_steps.")
         return IDMVAEModule(
-            lambda1=check_beta(self.lambda1, "lambda1"),
-            lambda2=check_beta(self.lambda2, "lambda2"),
+            lambda1=float(self.lambda1),
+            lambda2=float(self.lambda2),
             temperature=float(self.temperature),
             negatives=self.negatives,
             normalization=self.normalization,
             genaug=self.genaug,
             diffusion_prior=bool(self.diffusion_prior),
-            diffusion_weight=check_beta(self.diffusion_weight, "diffusion_weight"),
+            diffusion_weight=float(self.diffusion_weight),
             diffusion_steps=int(self.diffusion_steps),
             diffusion_sampling_steps=int(self.diffusion_sampling_steps),
             **self._module_kwargs(specs),
         )
 
 
-IDMVAE.__doc__ = IDMVAE.__doc__ % {"common": COMMON_DOC.strip(), "fitted": FITTED_DOC.strip()}
+document(IDMVAE)

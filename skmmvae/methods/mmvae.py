@@ -23,8 +23,8 @@ import torch
 from ..base import MultimodalVAE
 from ..latent import get_family, mixture_log_prob, mixture_moments
 from ..module import MultimodalModule
-from ..objectives import DReG, check_estimator, source_average, stratified_bound
-from ..parameters import COMMON_DOC, FITTED_DOC, check_beta, store_params
+from ..objectives import ESTIMATORS, DReG, source_average, stratified_bound
+from ..parameters import document, integer, options, store_params
 
 __all__ = ["MMVAE"]
 
@@ -150,6 +150,14 @@ class MMVAE(MultimodalVAE):
     (64, 2)
     """
 
+    _parameter_constraints = {
+        **MultimodalVAE._parameter_constraints,
+        "n_latent": integer(1),
+        "estimator": options(*ESTIMATORS),
+        "K": integer(1),
+        "posterior": options("normal", "laplace"),
+    }
+
     def __init__(
         self,
         n_latent=16,
@@ -184,16 +192,15 @@ class MMVAE(MultimodalVAE):
         store_params(self, locals())
 
     def _build_module(self, specs):
-        estimator, K = check_estimator(self.estimator, self.K)
         return MMVAEModule(
             specs,
             self.n_latent,
             self._view_weights(len(specs)),
-            beta=check_beta(self.beta),
-            estimator=estimator,
-            K=K,
+            beta=float(self.beta),
+            estimator=self.estimator,
+            K=int(self.K),
             family=get_family(self.posterior),
         )
 
 
-MMVAE.__doc__ = MMVAE.__doc__ % {"common": COMMON_DOC.strip(), "fitted": FITTED_DOC.strip()}
+document(MMVAE)

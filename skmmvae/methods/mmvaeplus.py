@@ -24,8 +24,8 @@ from torch import nn
 from ..base import MultimodalVAE
 from ..latent import get_family, mixture_log_prob, mixture_moments
 from ..module import MultimodalModule
-from ..objectives import check_estimator, source_average, stratified_bound
-from ..parameters import COMMON_DOC, FITTED_DOC, check_beta, store_params
+from ..objectives import ESTIMATORS, source_average, stratified_bound
+from ..parameters import document, integer, options, real, store_params
 from .mmvae import MixtureOfExperts, _dreg_for
 
 __all__ = ["MMVAEPlus"]
@@ -179,6 +179,16 @@ class MMVAEPlus(MultimodalVAE):
     (64, 8)
     """
 
+    _parameter_constraints = {
+        **MultimodalVAE._parameter_constraints,
+        "n_shared": integer(1),
+        "n_private": integer(1),
+        "estimator": options(*ESTIMATORS),
+        "K": integer(1),
+        "posterior": options("normal", "laplace"),
+        "private_scale": real(0),
+    }
+
     has_private_latents = True
 
     def __init__(
@@ -217,24 +227,20 @@ class MMVAEPlus(MultimodalVAE):
         store_params(self, locals())
 
     def _module_kwargs(self, specs):
-        estimator, K = check_estimator(self.estimator, self.K)
         return dict(
             specs=specs,
             n_shared=self.n_shared,
             n_private=self.n_private,
             view_weights=self._view_weights(len(specs)),
-            beta=check_beta(self.beta),
-            estimator=estimator,
-            K=K,
+            beta=float(self.beta),
+            estimator=self.estimator,
+            K=int(self.K),
             family=get_family(self.posterior),
-            private_scale=check_beta(self.private_scale, "private_scale"),
+            private_scale=float(self.private_scale),
         )
 
     def _build_module(self, specs):
         return MMVAEPlusModule(**self._module_kwargs(specs))
 
 
-MMVAEPlus.__doc__ = MMVAEPlus.__doc__ % {
-    "common": COMMON_DOC.strip(),
-    "fitted": FITTED_DOC.strip(),
-}
+document(MMVAEPlus)

@@ -20,14 +20,13 @@ log q_m(z_m) - log h(z_m). No stop-gradient on the prior: it trains every encode
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 
 from ..base import MultimodalVAE
 from ..latent import Normal, kl_normal_standard, mixture_log_prob
 from ..module import MultimodalModule
-from ..parameters import COMMON_DOC, FITTED_DOC, check_beta, store_params
+from ..parameters import document, integer, options, real, store_params
 
 __all__ = ["MMVM"]
 
@@ -194,6 +193,14 @@ class MMVM(MultimodalVAE):
     (64, 4)
     """
 
+    _parameter_constraints = {
+        **MultimodalVAE._parameter_constraints,
+        "n_latent": integer(1),
+        "kl": options("jensen", "sampled"),
+        "alpha": real(0, 1, closed="both"),
+        "alpha_warmup_steps": integer(0),
+    }
+
     tractable_likelihood = None  # data-dependent prior: no joint density
 
     def __init__(
@@ -230,22 +237,15 @@ class MMVM(MultimodalVAE):
         store_params(self, locals())
 
     def _build_module(self, specs):
-        if self.kl not in ("jensen", "sampled"):
-            raise ValueError(f"kl must be 'jensen' or 'sampled'; got {self.kl!r}.")
-        if not (isinstance(self.alpha, numbers.Real) and 0 <= self.alpha <= 1):
-            raise ValueError(f"alpha must be in [0, 1]; got {self.alpha!r}.")
-        steps = self.alpha_warmup_steps
-        if not isinstance(steps, numbers.Integral) or steps < 0:
-            raise ValueError(f"alpha_warmup_steps must be a non-negative integer; got {steps!r}.")
         return MMVMModule(
             specs,
             self.n_latent,
             self._view_weights(len(specs)),
-            beta=check_beta(self.beta),
+            beta=float(self.beta),
             kl=self.kl,
             alpha=float(self.alpha),
-            alpha_warmup_steps=int(steps),
+            alpha_warmup_steps=int(self.alpha_warmup_steps),
         )
 
 
-MMVM.__doc__ = MMVM.__doc__ % {"common": COMMON_DOC.strip(), "fitted": FITTED_DOC.strip()}
+document(MMVM)

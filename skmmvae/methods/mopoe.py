@@ -23,7 +23,7 @@ import torch
 from ..base import MultimodalVAE
 from ..latent import Normal, kl_normal_standard, masked_poe
 from ..module import MultimodalModule
-from ..parameters import COMMON_DOC, FITTED_DOC, check_beta, store_params
+from ..parameters import at_fit, document, integer, options, store_params
 
 __all__ = ["MoPoE"]
 
@@ -155,6 +155,13 @@ class MoPoE(MultimodalVAE):
     (64, 2)
     """
 
+    _parameter_constraints = {
+        **MultimodalVAE._parameter_constraints,
+        "n_latent": integer(1),
+        "prior_expert": options(*PRIOR_EXPERT),
+        "subsets": at_fit("None or a list of tuples of view indices"),
+    }
+
     def __init__(
         self,
         n_latent=16,
@@ -204,13 +211,11 @@ class MoPoE(MultimodalVAE):
         return matrix
 
     def _build_module(self, specs):
-        if self.prior_expert not in PRIOR_EXPERT:
-            raise ValueError(f"prior_expert must be one of {PRIOR_EXPERT}.")
         return MoPoEModule(
             specs,
             self.n_latent,
             self._view_weights(len(specs)),
-            beta=check_beta(self.beta),
+            beta=float(self.beta),
             prior_expert=self.prior_expert,
             subsets=self._subset_matrix(len(specs)),
         )
@@ -229,4 +234,4 @@ class MoPoE(MultimodalVAE):
         return arrays, mask, layout
 
 
-MoPoE.__doc__ = MoPoE.__doc__ % {"common": COMMON_DOC.strip(), "fitted": FITTED_DOC.strip()}
+document(MoPoE)

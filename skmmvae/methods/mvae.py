@@ -14,14 +14,12 @@ subsets; each subset term reconstructs only the views in S:
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 
 from ..base import MultimodalVAE
 from ..latent import Normal, kl_normal_standard, masked_poe
 from ..module import MultimodalModule
-from ..parameters import COMMON_DOC, FITTED_DOC, check_beta, store_params
+from ..parameters import BOOLEAN, document, integer, options, real, store_params
 
 __all__ = ["MVAE"]
 
@@ -142,6 +140,15 @@ class MVAE(MultimodalVAE):
     (64, 2)
     """
 
+    _parameter_constraints = {
+        **MultimodalVAE._parameter_constraints,
+        "n_latent": integer(1),
+        "elbo_terms": options("joint+unimodal", "joint"),
+        "n_random_subsets": integer(0),
+        "prior_expert": BOOLEAN,
+        "kl_warmup_epochs": real(0),
+    }
+
     def __init__(
         self,
         n_latent=16,
@@ -177,21 +184,13 @@ class MVAE(MultimodalVAE):
         store_params(self, locals())
 
     def _build_module(self, specs):
-        if self.elbo_terms not in ("joint+unimodal", "joint"):
-            raise ValueError(
-                f"elbo_terms must be 'joint+unimodal' or 'joint'; got {self.elbo_terms!r}."
-            )
-        if not isinstance(self.n_random_subsets, numbers.Integral) or self.n_random_subsets < 0:
-            raise ValueError(
-                f"n_random_subsets must be a non-negative integer; got {self.n_random_subsets!r}."
-            )
         if self.n_random_subsets and len(specs) < 3:
             raise ValueError("n_random_subsets needs at least 3 views (subsets of 2..M-1).")
         return MVAEModule(
             specs,
             self.n_latent,
             self._view_weights(len(specs)),
-            beta=check_beta(self.beta),
+            beta=float(self.beta),
             elbo_terms=self.elbo_terms,
             n_random_subsets=int(self.n_random_subsets),
             prior_expert=bool(self.prior_expert),
@@ -199,4 +198,4 @@ class MVAE(MultimodalVAE):
         )
 
 
-MVAE.__doc__ = MVAE.__doc__ % {"common": COMMON_DOC.strip(), "fitted": FITTED_DOC.strip()}
+document(MVAE)

@@ -27,7 +27,7 @@ import torch
 from ..base import MultimodalVAE
 from ..latent import Normal, kl_normal_standard, masked_poe
 from ..module import MultimodalModule
-from ..parameters import COMMON_DOC, FITTED_DOC, check_beta, store_params
+from ..parameters import BOOLEAN, document, integer, store_params
 
 __all__ = ["PrivateSharedVAE"]
 
@@ -141,6 +141,13 @@ class PrivateSharedVAE(MultimodalVAE):
     (64, 4)
     """
 
+    _parameter_constraints = {
+        **MultimodalVAE._parameter_constraints,
+        "n_shared": integer(1),
+        "n_private": integer(1),
+        "prior_expert": BOOLEAN,
+    }
+
     has_private_latents = True
 
     def __init__(
@@ -181,12 +188,9 @@ class PrivateSharedVAE(MultimodalVAE):
             self.n_shared,
             self.n_private,
             self._view_weights(len(specs)),
-            beta=check_beta(self.beta),
+            beta=float(self.beta),
             prior_expert=bool(self.prior_expert),
         )
 
 
-PrivateSharedVAE.__doc__ = PrivateSharedVAE.__doc__ % {
-    "common": COMMON_DOC.strip(),
-    "fitted": FITTED_DOC.strip(),
-}
+document(PrivateSharedVAE)
