@@ -1,11 +1,29 @@
-"""The torch module every method builds on.
+"""The torch module every method builds on, and the contract between a method and the
+rest of the library.
 
 :class:`MultimodalModule` holds the decoders and likelihoods of all views and the
 helpers every objective uses (weighted reconstruction, decoding, prior samples,
 importance-sampled likelihoods). A method's module adds its encoders and implements
-``encode``, ``forward`` (the training objective as a dict of per-sample parts,
-``"loss"`` minimised) and ``elbo`` (the per-sample bound that
-:meth:`~skmmvae.base.MultimodalVAE.score` reports).
+three methods:
+
+* ``encode(views, mask)`` -> :class:`~skmmvae.posteriors.Encoding` (the aggregated
+  shared posterior as a :class:`~skmmvae.posteriors.Product`,
+  :class:`~skmmvae.posteriors.Mixture`, :class:`~skmmvae.posteriors.SubsetMixture` or
+  :class:`~skmmvae.posteriors.ViewMean`; the per-view experts; the private posteriors);
+* ``forward(views, mask)`` -> dict of per-sample loss parts ``(B,)``, ``"loss"``
+  minimised (every part is logged as ``train_<part>``);
+* ``elbo(views, mask)`` -> the per-sample bound that
+  :meth:`~skmmvae.base.MultimodalVAE.score` reports.
+
+Everything else is a declared hook with a default, overridden only where a method
+differs: the priors (``prior_sample``, ``private_prior_sample``, ``log_prior``,
+``private_log_prior``), a missing view's private latent (``missing_private``), the
+importance proposal (``proposal``), what the ex-post sampler is fitted to and how
+unconditional draws are laid out (``sampler_latents``, ``generate``), the decoder
+inputs of ``impute`` (``decoder_inputs``), training progress (``set_progress``), and
+auxiliary networks with their own optimizer (``auxiliary_parameters``,
+``make_auxiliary_optimizer``, ``auxiliary_loss``, ``auxiliary_steps``,
+``auxiliary_name``; e.g. DMVAE's discriminators).
 """
 
 from __future__ import annotations
@@ -163,8 +181,9 @@ class MultimodalModule(nn.Module):
 
     # ---- the interface base.MultimodalVAE drives ------------------------------------
     def encode(self, views, mask):
-        """Posterior parameters: dict with ``loc``/``param`` (the aggregated shared
-        posterior, ``(B, D)``) and ``expert_loc``/``expert_param`` (``(M, B, D)``)."""
+        """The posteriors given the views in ``mask``: an
+        :class:`~skmmvae.posteriors.Encoding` (aggregated shared posterior, per-view
+        experts, private posteriors or None)."""
         raise NotImplementedError  # abstract: every method defines its aggregation
 
     def forward(self, views, mask):
@@ -175,14 +194,6 @@ class MultimodalModule(nn.Module):
         """Per-sample evidence lower bound with beta = 1 and unit view weights."""
         raise NotImplementedError  # abstract
 
-    def shared_moments(self, enc, mask):
-        """Mean and variance of the aggregated shared posterior."""
-        return self.family.moments(enc["loc"], enc["param"])
-
-    def shared_sample(self, enc, mask):
-        """One reparameterised draw from the aggregated shared posterior."""
-        return self.family.rsample(enc["loc"], enc["param"])
-
     def latents(self, views, mask, block, sample):
         """The ``transform`` output block for a batch, ``(B, n_out)``.
 
@@ -191,20 +202,18 @@ class MultimodalModule(nn.Module):
         enc = self.encode(views, mask)
         observed = mask.transpose(0, 1).unsqueeze(-1)  # (M, B, 1)
 
-        def per_view(loc, param):
-            w = self.family.rsample(loc, param) if sample else loc
+        def per_view(q):
+            w = q.rsample() if sample else q.loc
             w = torch.where(observed, w, 0.0)
             return w.transpose(0, 1).reshape(w.shape[1], -1)
 
         parts = []
         if block in ("all", "shared"):
-            parts.append(
-                self.shared_sample(enc, mask) if sample else self.shared_moments(enc, mask)[0]
-            )
+            parts.append(enc.shared.rsample() if sample else enc.shared.mean)
         if block == "per_view":
-            parts.append(per_view(enc["expert_loc"], enc["expert_param"]))
+            parts.append(per_view(enc.experts))
         if block in ("all", "private") and self.has_private:
-            parts.append(per_view(enc["private_loc"], enc["private_param"]))
+            parts.append(per_view(enc.private))
         if not parts:
             raise ValueError(f"{type(self).__name__} has no {block!r} latents.")
         return torch.cat(parts, dim=-1)
@@ -212,19 +221,15 @@ class MultimodalModule(nn.Module):
     def posterior(self, views, mask):
         """All posterior parameters as named ``(B, ...)`` tensors (see ``encode``)."""
         enc = self.encode(views, mask)
-        mean, var = self.shared_moments(enc, mask)
         out = {
-            "shared_mean": mean,
-            "shared_std": var.sqrt(),
-            "view_loc": enc["expert_loc"].transpose(0, 1),
-            "view_scale": self.family.scale(enc["expert_loc"], enc["expert_param"]).transpose(
-                0, 1
-            ),
+            "shared_mean": enc.shared.mean,
+            "shared_std": enc.shared.variance.sqrt(),
+            "view_loc": enc.experts.loc.transpose(0, 1),
+            "view_scale": enc.experts.scale.transpose(0, 1),
         }
         if self.has_private:
-            loc, param = enc["private_loc"], enc["private_param"]
-            out["private_loc"] = loc.transpose(0, 1)
-            out["private_scale"] = self.family.scale(loc, param).transpose(0, 1)
+            out["private_loc"] = enc.private.loc.transpose(0, 1)
+            out["private_scale"] = enc.private.scale.transpose(0, 1)
         return out
 
     def decoder_inputs(self, views, mask):
@@ -234,13 +239,13 @@ class MultimodalModule(nn.Module):
         own posterior mean when observed, else :meth:`missing_private`.
         """
         enc = self.encode(views, mask)
-        z = self.shared_moments(enc, mask)[0]
+        z = enc.shared.mean
         if not self.has_private:
             return [z] * self.n_views
         inputs = []
         for m in range(self.n_views):
             missing = self.missing_private(m, z.shape[0])
-            w = torch.where(mask[:, m, None], enc["private_loc"][m], missing)
+            w = torch.where(mask[:, m, None], enc.private.loc[m], missing)
             inputs.append(torch.cat([z, w], dim=-1))
         return inputs
 
@@ -252,7 +257,7 @@ class MultimodalModule(nn.Module):
     def sampler_latents(self, views, mask):
         """What an ex-post sampler (``prior_sampler="gmm"``) is fitted to: the means of
         the aggregated shared posterior, ``(B, d)``."""
-        return self.shared_moments(self.encode(views, mask), mask)[0]
+        return self.encode(views, mask).shared.mean
 
     def generate(self, n, shared=None):
         """Per-view decoder inputs for ``n`` unconditional samples: one ``z`` shared by
@@ -268,25 +273,29 @@ class MultimodalModule(nn.Module):
         lik = self.likelihoods[m]
         return lik.sample(out) if noise else lik.point(out)
 
-    # ---- importance sampling (used by skmmvae.metrics.log_likelihood) ----------------
-    def importance_proposal(self, views, mask, K):
-        """``K`` draws of ``z`` from the aggregated shared posterior given the views in
-        ``mask``, and its log-density.
+    # ---- auxiliary networks (MultimodalNet trains them; none by default) --------------
+    auxiliary_name = "aux"  # history key of the auxiliary loss (train_<name>)
+    auxiliary_steps = 1  # auxiliary optimizer steps after every main step
 
-        The default is the posterior ``encode`` returns in ``loc`` / ``param`` (a
-        product of experts); mixture posteriors override it.
+    def auxiliary_parameters(self):
+        """Parameters trained only by the auxiliary optimizer (excluded from the main
+        one); none by default."""
+        return []
 
-        Returns
-        -------
-        z : Tensor of shape (K, B, n_latent)
-        log_q : Tensor of shape (K, B)
-        enc : dict or None
-            The ``encode`` output (its private parameters are used for ``w``); None
-            for methods without private latents that do not need it.
-        """
-        enc = self.encode(views, mask)
-        z = self.family.rsample(enc["loc"], enc["param"], K)
-        return z, self.family.log_prob(z, enc["loc"], enc["param"]), enc
+    def make_auxiliary_optimizer(self, params):
+        """The optimizer of :meth:`auxiliary_parameters` (called when there are any)."""
+        raise NotImplementedError(f"{type(self).__name__} declares auxiliary parameters")
+
+    def auxiliary_loss(self):
+        """The loss the auxiliary optimizer minimises after every main step, from inputs
+        that ``forward`` saved (detached)."""
+        raise NotImplementedError(f"{type(self).__name__} declares auxiliary parameters")
+
+    # ---- importance sampling (GenerationMixin.log_likelihood) -------------------------
+    def proposal(self, enc, views, mask):
+        """The importance proposal of ``z`` given the views in ``mask``: by default the
+        aggregated shared posterior ``enc.shared`` (MoPoE uses its subset mixture)."""
+        return enc.shared
 
     def log_prior(self, z):
         """``log p(z)`` of the shared prior, shape ``z.shape[:-1]``."""
@@ -304,7 +313,10 @@ class MultimodalModule(nn.Module):
         from their posteriors and of the other scored views (``smask``) from their
         priors (list of ``(K, B, Dw)`` or None per view), and ``log q`` ``(K, B)`` of
         the posterior draws."""
-        z, log_q, enc = self.importance_proposal(views, pmask, K)
+        enc = self.encode(views, pmask)
+        q = self.proposal(enc, views, pmask)
+        z = q.rsample(K)
+        log_q = q.log_prob(z)
         w = [None] * self.n_views
         if self.has_private:
             fam = self.family
@@ -313,7 +325,7 @@ class MultimodalModule(nn.Module):
                 need_prior = bool((smask[:, m] & ~pmask[:, m]).any())
                 if not (pmask[:, m].any() or need_prior):
                     continue
-                loc, param = enc["private_loc"][m], enc["private_param"][m]
+                loc, param = enc.private.loc[m], enc.private.param[m]
                 w_m = fam.rsample(loc, param, K)
                 if need_prior:
                     prior = self.private_prior_sample(m, K * B).reshape(K, B, -1)

@@ -13,10 +13,12 @@ skorch net:
   so do non-finite parameters after an epoch or a non-finite loss under the final
   weights (the last optimiser step is not followed by a training forward pass);
 * a module may train auxiliary networks (e.g. DMVAE's total-correlation
-  discriminators) with their own optimizer: ``auxiliary_parameters()`` lists their
-  parameters (excluded from the main optimizer), ``make_auxiliary_optimizer(params)``
+  discriminators) with their own optimizer, through the hooks that
+  :class:`~skmmvae.module.MultimodalModule` declares: ``auxiliary_parameters()`` lists
+  their parameters (excluded from the main optimizer), ``make_auxiliary_optimizer``
   builds the optimizer (``optimizer_aux_``), and ``auxiliary_loss()`` is minimised by
-  it after every main step, on inputs the module saved (detached) during its forward.
+  it ``auxiliary_steps`` times after every main step, on inputs the module saved
+  (detached) during its forward.
 
 Everything else is skorch: callbacks (EarlyStopping, Checkpoint, LRScheduler,
 GradientNormClipping, ProgressBar), history, printing, device handling.
@@ -179,8 +181,7 @@ class MultimodalNet(NeuralNet):
         return self
 
     def _auxiliary_parameters(self):
-        get = getattr(self.module_, "auxiliary_parameters", None)
-        return list(get()) if get is not None else []
+        return list(self.module_.auxiliary_parameters())
 
     def initialize_optimizer(self, triggered_directly=None):
         aux = {id(p) for p in self._auxiliary_parameters()}
@@ -318,12 +319,12 @@ class MultimodalNet(NeuralNet):
         self.optimizer_.step(step_fn)
         aux = getattr(self, "optimizer_aux_", None)
         if aux is not None:
-            for _ in range(getattr(self.module_, "auxiliary_steps", 1)):
+            for _ in range(self.module_.auxiliary_steps):
                 aux.zero_grad()
                 aux_loss = self.module_.auxiliary_loss()
                 aux_loss.backward()
                 aux.step()
-            name = getattr(self.module_, "auxiliary_name", "aux")
+            name = self.module_.auxiliary_name
             n = len(batch[0])
             self._part_sums[name] = self._part_sums.get(name, 0.0) + aux_loss.detach() * n
         return accumulator.get_step()
@@ -357,8 +358,7 @@ class MultimodalNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         batch = batch[0]
         module = self.module_
-        if hasattr(module, "set_progress"):
-            module.set_progress(self._progress)
+        module.set_progress(self._progress)
         loss = self._evaluate_parts(batch, training=True)
         loss.backward()
         self._progress += self._progress_step

@@ -16,6 +16,7 @@ from skmmvae.base import MultimodalVAE
 from skmmvae.latent import Normal, kl_normal_standard
 from skmmvae.module import MultimodalModule
 from skmmvae.parameters import document, integer, real, store_params
+from skmmvae.posteriors import Diagonal, Encoding
 
 from .conftest import FAST, build
 
@@ -33,15 +34,13 @@ class AverageOfExpertsModule(MultimodalModule):
     def encode(self, views, mask):
         loc, logvar = self.encode_experts(self.encoders, views, Normal, mask)
         w = mask.transpose(0, 1).unsqueeze(-1).to(loc.dtype)
-        mean = lambda t: (w * t).sum(0) / w.sum(0)  # noqa: E731
-        return {"loc": mean(loc), "param": mean(logvar), "expert_loc": loc, "expert_param": logvar}
+        mu, lv = (w * loc).sum(0) / w.sum(0), (w * logvar).sum(0) / w.sum(0)
+        return Encoding(shared=Diagonal(Normal, mu, lv), experts=Diagonal(Normal, loc, logvar))
 
     def _terms(self, views, mask, weighted):
-        enc = self.encode(views, mask)
-        z = Normal.rsample(enc["loc"], enc["param"])
-        return self.reconstruction(views, mask, z, weighted), kl_normal_standard(
-            enc["loc"], enc["param"]
-        )
+        q = self.encode(views, mask).shared
+        rec = self.reconstruction(views, mask, q.rsample(), weighted)
+        return rec, kl_normal_standard(q.loc, q.param)
 
     def forward(self, views, mask):
         rec, kl = self._terms(views, mask, True)

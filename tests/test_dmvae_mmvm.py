@@ -71,7 +71,7 @@ def test_dmvae_infonce_matches_eq5_on_products_of_experts():
     with torch.no_grad():
         enc = module.encode(xs, mask)
         got = module.info_nce(enc, mask, keep).numpy()
-    mu = enc["expert_loc"].double().numpy()  # (M, B, D); equal precisions
+    mu = enc.experts.loc.double().numpy()  # (M, B, D); equal precisions
     m_np, k_np = mask.numpy(), keep.numpy()
     c_full = np.stack([mu[m_np[i], i].mean(0) for i in range(10)])
     valid = (m_np & k_np).any(1)

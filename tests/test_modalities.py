@@ -258,8 +258,7 @@ def test_builtin_image_encoders_start_with_narrow_posteriors(rng):
         enc = module.encode(
             [torch.from_numpy(images), torch.from_numpy(table)], torch.from_numpy(mask)
         )
-    for key in ("expert_param", "private_param"):
-        image_scale = module.family.scale(None, enc[key][0])
-        table_scale = module.family.scale(None, enc[key][1])
+    for key, q in (("shared", enc.experts), ("private", enc.private)):
+        image_scale, table_scale = q.scale[0], q.scale[1]
         assert 0.05 < image_scale.median() < 0.2, key
         assert 0.5 < table_scale.median() < 2.0, key

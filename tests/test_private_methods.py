@@ -35,8 +35,8 @@ def test_mmvaeplus_log_weight_matches_its_definition():
         eps_w = torch.randn(1, 2, 5, 3)
         eps_aux = [torch.randn(2, 1, 5, 3) for _ in range(2)]
         enc = module.encode(xs, mask)
-    zl, zv = enc["expert_loc"].numpy(), enc["expert_param"].numpy()
-    wl, wv = enc["private_loc"].numpy(), enc["private_param"].numpy()
+    zl, zv = enc.experts.loc.numpy(), enc.experts.param.numpy()
+    wl, wv = enc.private.loc.numpy(), enc.private.param.numpy()
     aux = module.aux_prior.detach().numpy()
     for m in range(2):
         for b in range(5):
@@ -181,8 +181,8 @@ def test_gen_aug_lsq_matches_the_formula(normalization):
                 x_z = module.decoders[m](torch.cat([z[m, p], w[m, i]])[None])
                 w_again = module.private_encoders[m](x_w)[0, :2]  # the posterior mean
                 z_again = module.shared_encoders[m](x_z)[0, :2]
-                l_w = ((w_again - enc["private_loc"][m, p]) ** 2).sum()
-                l_z = ((z_again - enc["expert_loc"][m, p]) ** 2).sum()
+                l_w = ((w_again - enc.private.loc[m, p]) ** 2).sum()
+                l_z = ((z_again - enc.experts.loc[m, p]) ** 2).sum()
                 expect[i] += 0.5 * float(l_w + l_z)
     if normalization == "paper":
         expect /= M
@@ -195,8 +195,8 @@ def test_genaug_gradients_reach_encoder_and_decoder(genaug):
     module, xs = build_module(IDMVAE(n_shared=2, n_private=2, genaug=genaug), views)
     mask = torch.ones(10, 3, dtype=torch.bool)
     enc = module.encode(xs, mask)
-    z = Normal.rsample(enc["expert_loc"], enc["expert_param"])
-    w = Normal.rsample(enc["private_loc"], enc["private_param"])
+    z = Normal.rsample(enc.experts.loc, enc.experts.param)
+    w = Normal.rsample(enc.private.loc, enc.private.param)
     loss = module.gen_aug(xs, mask, enc, z, w)
     assert loss.shape == (10,) and torch.isfinite(loss).all()
     loss.sum().backward()
@@ -247,14 +247,14 @@ def test_private_shared_loss_matches_its_definition():
         enc = module.encode(xs, mask)
         torch.manual_seed(2)
         eps_own, eps_poe, eps_w = torch.randn(2, 4, 2), torch.randn(4, 2), torch.randn(2, 4, 1)
-        z_own = enc["expert_loc"] + torch.exp(0.5 * enc["expert_param"]) * eps_own
-        z_poe = enc["loc"] + torch.exp(0.5 * enc["param"]) * eps_poe
-        w = enc["private_loc"] + torch.exp(0.5 * enc["private_param"]) * eps_w
-        kl_own = kl_normal_standard(enc["expert_loc"], enc["expert_param"])
-        kl_poe = kl_normal_standard(enc["loc"], enc["param"])
-        kl_w = kl_normal_standard(enc["private_loc"], enc["private_param"])
-        poe_mu, poe_lv = masked_poe(enc["expert_loc"], enc["expert_param"], mask, True)
-        torch.testing.assert_close(poe_mu, enc["loc"])
+        z_own = enc.experts.loc + torch.exp(0.5 * enc.experts.param) * eps_own
+        z_poe = enc.shared.loc + torch.exp(0.5 * enc.shared.param) * eps_poe
+        w = enc.private.loc + torch.exp(0.5 * enc.private.param) * eps_w
+        kl_own = kl_normal_standard(enc.experts.loc, enc.experts.param)
+        kl_poe = kl_normal_standard(enc.shared.loc, enc.shared.param)
+        kl_w = kl_normal_standard(enc.private.loc, enc.private.param)
+        poe_mu, poe_lv = masked_poe(enc.experts.loc, enc.experts.param, mask, True)
+        torch.testing.assert_close(poe_mu, enc.shared.loc)
         total = torch.zeros(4)  # one ELBO per shared source: own experts, then the PoE
         for z_s, kl_s in ((z_own[0], kl_own[0]), (z_own[1], kl_own[1]), (z_poe, kl_poe)):
             total = total - kl_s  # the source's shared KL once

@@ -41,6 +41,7 @@ from ..parameters import (
     real,
     store_params,
 )
+from ..posteriors import Diagonal, Encoding, Product
 
 __all__ = ["DMVAE"]
 
@@ -145,14 +146,11 @@ class DMVAEModule(MultimodalModule):
         loc, logvar = self.encode_experts(self.shared_encoders, views, Normal, mask)
         s_loc, s_logvar = self.encode_experts(self.private_encoders, views, Normal, mask)
         mu, lv = masked_poe(loc, logvar, mask, self.prior_expert)
-        return {
-            "loc": mu,
-            "param": lv,
-            "expert_loc": loc,
-            "expert_param": logvar,
-            "private_loc": s_loc,
-            "private_param": s_logvar,
-        }
+        return Encoding(
+            shared=Product(Normal, mu, lv),
+            experts=Diagonal(Normal, loc, logvar),
+            private=Diagonal(Normal, s_loc, s_logvar),
+        )
 
     def _halves(self, mask):
         """Random disjoint split A / B of every sample's observed views, ``(B, M)`` each."""
@@ -168,8 +166,8 @@ class DMVAEModule(MultimodalModule):
             keep[torch.randint(self.n_views, (1,), device=mask.device)] = True
         subset = mask & keep
         valid = subset.any(-1)
-        loc, logvar = enc["expert_loc"], enc["expert_param"]
-        c_full = Normal.rsample(enc["loc"], enc["param"])
+        loc, logvar = enc.experts.loc, enc.experts.param
+        c_full = Normal.rsample(enc.shared.loc, enc.shared.param)
         c_sub = Normal.rsample(*masked_poe(loc, logvar, subset, self.prior_expert))
         both = contrast(c_full, c_sub, valid, self.temperature)
         both = both + contrast(c_sub, c_full, valid, self.temperature)
@@ -177,10 +175,10 @@ class DMVAEModule(MultimodalModule):
 
     def _context(self, enc, mask, split):
         """The shared code each view is decoded with: the product mean of its half."""
-        loc, logvar = enc["expert_loc"], enc["expert_param"]
+        loc, logvar = enc.experts.loc, enc.experts.param
         if not split:
-            c_bar = enc["loc"].expand(self.n_views, -1, -1)
-            return c_bar, (c_bar, enc["param"].expand(self.n_views, -1, -1))
+            c_bar = enc.shared.loc.expand(self.n_views, -1, -1)
+            return c_bar, (c_bar, enc.shared.param.expand(self.n_views, -1, -1))
         a, b = self._halves(mask)
         mu_a, lv_a = masked_poe(loc, logvar, a, self.prior_expert)
         mu_b, lv_b = masked_poe(loc, logvar, b, self.prior_expert)
@@ -194,11 +192,11 @@ class DMVAEModule(MultimodalModule):
         c_bar, (c_mu, c_lv) = self._context(enc, mask, self.random_split and self.training)
         if self.detach_shared:
             c_bar, c_mu, c_lv = c_bar.detach(), c_mu.detach(), c_lv.detach()
-        s = Normal.rsample(enc["private_loc"], enc["private_param"])  # (M, B, Ds)
+        s = Normal.rsample(enc.private.loc, enc.private.param)  # (M, B, Ds)
         inputs = list(torch.cat([c_bar, s], dim=-1))
         rec = self.reconstruction(views, mask, inputs)
         observed = mask.transpose(0, 1)
-        kl_s = kl_normal_standard(enc["private_loc"], enc["private_param"])  # (M, B)
+        kl_s = kl_normal_standard(enc.private.loc, enc.private.param)  # (M, B)
         kl = (torch.where(observed, kl_s, 0.0) * self.beta.unsqueeze(-1)).sum(0)
         loss = -rec + self.kl_weight * kl
         out = {"rec": -rec.detach(), "kl": kl.detach()}
@@ -208,7 +206,7 @@ class DMVAEModule(MultimodalModule):
             out["infonce"] = nce.detach()
         if any(self.delta):
             if self.tc_input == "mean":  # the posterior means of both codes
-                c, s_tc = c_mu, enc["private_loc"]
+                c, s_tc = c_mu, enc.private.loc
             else:  # draws of the contexts and the private codes (the paper)
                 c, s_tc = Normal.rsample(c_mu, c_lv), s
             tc = torch.zeros_like(rec)
@@ -247,10 +245,10 @@ class DMVAEModule(MultimodalModule):
     def elbo(self, views, mask):
         """The modality-specific ELBOs with the full product mean as context (Eq. 1)."""
         enc = self.encode(views, mask)
-        s = Normal.rsample(enc["private_loc"], enc["private_param"])
-        c = enc["loc"].expand(self.n_views, -1, -1)
+        s = Normal.rsample(enc.private.loc, enc.private.param)
+        c = enc.shared.loc.expand(self.n_views, -1, -1)
         rec = self.reconstruction(views, mask, list(torch.cat([c, s], -1)), weighted=False)
-        kl_s = kl_normal_standard(enc["private_loc"], enc["private_param"])
+        kl_s = kl_normal_standard(enc.private.loc, enc.private.param)
         return rec - torch.where(mask.transpose(0, 1), kl_s, 0.0).sum(0)
 
 

@@ -161,8 +161,8 @@ class IDMVAEModule(MMVAEPlusModule):
             w_m = torch.where(obs[:, None], w[m], 0.0)
             z_m = torch.where(obs[:, None], z[m], 0.0)
             w_other, z_other = w_m.roll(1, 0), z_m.roll(1, 0)
-            mu_w_other = enc["private_loc"][m].roll(1, 0)
-            mu_z_other = enc["expert_loc"][m].roll(1, 0)
+            mu_w_other = enc.private.loc[m].roll(1, 0)
+            mu_z_other = enc.experts.loc[m].roll(1, 0)
             valid = obs & obs.roll(1, 0)
             lik = self.likelihoods[m]
             x_w = lik.relaxed(self.decoders[m](torch.cat([z_m, w_other], -1)))  # x+
@@ -182,9 +182,7 @@ class IDMVAEModule(MMVAEPlusModule):
         """Per-sample DDPM losses of the observed views' posterior means, averaged."""
         total = torch.zeros(mask.shape[0], device=mask.device)
         for m in range(self.n_views):
-            ll = self.prior_z.loss(enc["expert_loc"][m]) + self.prior_w[m].loss(
-                enc["private_loc"][m]
-            )
+            ll = self.prior_z.loss(enc.experts.loc[m]) + self.prior_w[m].loss(enc.private.loc[m])
             total = total + torch.where(mask[:, m], ll, 0.0)
         return total / mask.sum(-1)
 
@@ -221,11 +219,11 @@ class IDMVAEModule(MMVAEPlusModule):
         loss, logged = self.mmvae_plus_terms(views, mask, enc)
         out = {}
         if self.lambda1:
-            out["cross_mi"] = self.cross_mi(enc["expert_loc"], mask)
+            out["cross_mi"] = self.cross_mi(enc.experts.loc, mask)
             loss = loss + self.lambda1 * out["cross_mi"]
         if self.lambda2:
-            z = self.family.rsample(enc["expert_loc"], enc["expert_param"])
-            w = self.family.rsample(enc["private_loc"], enc["private_param"])
+            z = self.family.rsample(enc.experts.loc, enc.experts.param)
+            w = self.family.rsample(enc.private.loc, enc.private.param)
             out["gen_aug"] = self.gen_aug(views, mask, enc, z, w)
             loss = loss + self.lambda2 * out["gen_aug"]
         if self.diffusion_prior:

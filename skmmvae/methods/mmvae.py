@@ -21,10 +21,11 @@ from __future__ import annotations
 import torch
 
 from ..base import MultimodalVAE
-from ..latent import get_family, mixture_log_prob, mixture_moments
+from ..latent import get_family, mixture_log_prob
 from ..module import MultimodalModule
 from ..objectives import ESTIMATORS, DReG, source_average, stratified_bound
 from ..parameters import document, integer, options, store_params
+from ..posteriors import Diagonal, Encoding, Mixture
 
 __all__ = ["MMVAE"]
 
@@ -37,31 +38,7 @@ def _dreg_for(module):
     return (DReG(module.beta), "dreg") if module.training else (None, "iwae")
 
 
-class MixtureOfExperts:
-    """Module mixin: the shared posterior is the uniform mixture of the observed experts
-    (``encode`` stores the mixture's mean and variance in ``loc`` / ``param``)."""
-
-    def shared_moments(self, enc, mask):
-        return enc["loc"], enc["param"]  # the mixture's mean and variance
-
-    def shared_sample(self, enc, mask):
-        """Pick an observed expert uniformly per sample, then draw from it."""
-        idx = torch.multinomial(mask.float(), 1).squeeze(-1)  # (B,)
-        rows = torch.arange(mask.shape[0], device=mask.device)
-        return self.family.rsample(enc["expert_loc"][idx, rows], enc["expert_param"][idx, rows])
-
-    def importance_proposal(self, views, mask, K):
-        """``K`` draws from the mixture of the observed experts (an expert picked
-        uniformly per draw) and the mixture's log-density, ``(K, B, D)`` and ``(K, B)``."""
-        enc = self.encode(views, mask)
-        loc, param = enc["expert_loc"], enc["expert_param"]
-        idx = torch.multinomial(mask.float(), K, replacement=True).transpose(0, 1)  # (K, B)
-        rows = torch.arange(mask.shape[0], device=mask.device)
-        z = self.family.rsample(loc[idx, rows], param[idx, rows])
-        return z, mixture_log_prob(z, self.family, loc, param, mask), enc
-
-
-class MMVAEModule(MixtureOfExperts, MultimodalModule):
+class MMVAEModule(MultimodalModule):
     def __init__(self, specs, n_latent, view_weights, beta, estimator, K, family):
         super().__init__(specs, n_latent, view_weights, family=family)
         self.encoders = self.build_encoders(n_latent)
@@ -71,8 +48,8 @@ class MMVAEModule(MixtureOfExperts, MultimodalModule):
 
     def encode(self, views, mask):
         loc, param = self.encode_experts(self.encoders, views, self.family, mask)
-        mean, var = mixture_moments(self.family, loc, param, mask)
-        return {"loc": mean, "param": var, "expert_loc": loc, "expert_param": param}
+        experts = Diagonal(self.family, loc, param)
+        return Encoding(shared=Mixture(experts, mask), experts=experts)  # Eq. 5.9
 
     def log_weights(self, views, mask, beta, weighted, dreg=None):
         """Log importance weights of K samples from every expert, ``(M, K, B)``."""

@@ -22,16 +22,17 @@ import torch
 from torch import nn
 
 from ..base import MultimodalVAE
-from ..latent import get_family, mixture_log_prob, mixture_moments
+from ..latent import get_family, mixture_log_prob
 from ..module import MultimodalModule
 from ..objectives import ESTIMATORS, source_average, stratified_bound
 from ..parameters import document, integer, options, real, store_params
-from .mmvae import MixtureOfExperts, _dreg_for
+from ..posteriors import Diagonal, Encoding, Mixture
+from .mmvae import _dreg_for
 
 __all__ = ["MMVAEPlus"]
 
 
-class MMVAEPlusModule(MixtureOfExperts, MultimodalModule):
+class MMVAEPlusModule(MultimodalModule):
     def __init__(
         self, specs, n_shared, n_private, view_weights, beta, estimator, K, family, private_scale
     ):
@@ -52,15 +53,10 @@ class MMVAEPlusModule(MixtureOfExperts, MultimodalModule):
         fam = self.family
         loc, param = self.encode_experts(self.shared_encoders, views, fam, mask)
         w_loc, w_param = self.encode_experts(self.private_encoders, views, fam, mask)
-        mean, var = mixture_moments(fam, loc, param, mask)
-        return {
-            "loc": mean,
-            "param": var,
-            "expert_loc": loc,
-            "expert_param": param,
-            "private_loc": w_loc,
-            "private_param": w_param,
-        }
+        experts = Diagonal(fam, loc, param)
+        return Encoding(
+            shared=Mixture(experts, mask), experts=experts, private=Diagonal(fam, w_loc, w_param)
+        )
 
     def missing_private(self, m, n):
         """Cross-generation draws w ~ N(0, private_scale^2) (0: the prior mean)."""
@@ -76,8 +72,8 @@ class MMVAEPlusModule(MixtureOfExperts, MultimodalModule):
         """
         fam = self.family
         enc = self.encode(views, mask) if enc is None else enc
-        loc, param = enc["expert_loc"], enc["expert_param"]
-        w_loc, w_param = enc["private_loc"], enc["private_param"]
+        loc, param = enc.experts.loc, enc.experts.param
+        w_loc, w_param = enc.private.loc, enc.private.param
         z = fam.rsample(loc, param, self.K).transpose(0, 1)  # (M, K, B, Dz)
         w = fam.rsample(w_loc, w_param, self.K).transpose(0, 1)  # (M, K, B, Dw)
         if dreg is None:

@@ -27,6 +27,7 @@ from ..base import MultimodalVAE
 from ..latent import Normal, kl_normal_standard, mixture_log_prob
 from ..module import MultimodalModule
 from ..parameters import document, integer, options, real, store_params
+from ..posteriors import Diagonal, Encoding, ViewMean
 
 __all__ = ["MMVM"]
 
@@ -60,17 +61,8 @@ class MMVMModule(MultimodalModule):
 
     def encode(self, views, mask):
         loc, logvar = self.encode_experts(self.encoders, views, Normal, mask)
-        w = mask.transpose(0, 1).unsqueeze(-1).to(loc.dtype)
-        shared = (w * loc).sum(0) / w.sum(0)  # average of the observed views' means
-        return {"loc": shared, "param": None, "expert_loc": loc, "expert_param": logvar}
-
-    def shared_moments(self, enc, mask):
-        return enc["loc"], torch.zeros_like(enc["loc"])
-
-    def shared_sample(self, enc, mask):
-        z = Normal.rsample(enc["expert_loc"], enc["expert_param"])
-        w = mask.transpose(0, 1).unsqueeze(-1).to(z.dtype)
-        return (w * z).sum(0) / w.sum(0)
+        experts = Diagonal(Normal, loc, logvar)
+        return Encoding(shared=ViewMean(experts, mask), experts=experts)
 
     def kl_to_mixture_prior(self, loc, logvar, z, mask, alpha):
         """KL(q_m || h(z | X)) per view, ``(M, B)`` (Jensen bound or sampled)."""
@@ -110,13 +102,6 @@ class MMVMModule(MultimodalModule):
         rec, kl = self.terms(views, mask, False, self.alpha)
         return rec - kl
 
-    def importance_proposal(self, views, mask, K):
-        raise ValueError(
-            "MMVM has no joint density: its prior depends on the data (a mixture of the "
-            "views' posteriors) and every view has its own latent, so log-likelihoods "
-            "cannot be estimated."
-        )
-
     def latents(self, views, mask, block, sample):
         if block == "all":
             block = "shared"
@@ -126,7 +111,7 @@ class MMVMModule(MultimodalModule):
         """Each view's posterior mean, ``(M, B, D)``; a missing view takes the average of
         the observed views' means."""
         enc = self.encode(views, mask)
-        return torch.where(mask.transpose(0, 1).unsqueeze(-1), enc["expert_loc"], enc["loc"])
+        return torch.where(mask.transpose(0, 1).unsqueeze(-1), enc.experts.loc, enc.shared.mean)
 
     def sampler_latents(self, views, mask):
         """Per-view means side by side, ``(B, M * D)`` (see :meth:`filled_means`)."""

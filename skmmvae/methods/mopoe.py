@@ -24,6 +24,7 @@ from ..base import MultimodalVAE
 from ..latent import Normal, kl_normal_standard, masked_poe
 from ..module import MultimodalModule
 from ..parameters import at_fit, document, integer, options, store_params
+from ..posteriors import Diagonal, Encoding, Product, SubsetMixture
 
 __all__ = ["MoPoE"]
 
@@ -49,35 +50,31 @@ class MoPoEModule(MultimodalModule):
         return torch.zeros(subsets.shape[0], mask.shape[0], dtype=torch.bool, device=mask.device)
 
     def encode(self, views, mask):
+        """The shared summary is the product of all of a sample's observed views (the
+        most informed subset of the mixture; what ``transform`` and ``impute`` use);
+        the posterior of Eq. 5.14 is :meth:`proposal`."""
         loc, logvar = self.encode_experts(self.encoders, views, Normal, mask)
         prior = self.prior_expert != "none"
         mu, lv = masked_poe(loc, logvar, mask, prior)  # PoE of all observed views
-        return {"loc": mu, "param": lv, "expert_loc": loc, "expert_param": logvar}
+        return Encoding(shared=Product(Normal, mu, lv), experts=Diagonal(Normal, loc, logvar))
 
-    def _subset_posteriors(self, views, mask):
+    def _subset_products(self, loc, logvar, mask):
         """PoE of every subset, ``(S, B, D)``, and which subsets each sample has."""
-        loc, logvar = self.encode_experts(self.encoders, views, Normal, mask)
         sub = self.subsets[:, None, :].expand(-1, mask.shape[0], -1)  # (S, B, M)
         valid = (~sub | mask[None]).all(-1)  # A ⊆ observed views, (S, B)
         mu, lv = masked_poe(loc, logvar, sub, self._prior_flags(self.subsets, mask))
         return mu, lv, valid
 
-    def importance_proposal(self, views, mask, K):
-        """``K`` draws from the posterior of Eq. 5.14, the uniform mixture of the
-        products of the sample's observed subsets, and its log-density."""
-        mu, lv, valid = self._subset_posteriors(views, mask)  # (S, B, D), (S, B)
+    def proposal(self, enc, views, mask):
+        """The posterior of Eq. 5.14: the uniform mixture of the products of the
+        sample's observed subsets."""
+        mu, lv, valid = self._subset_products(enc.experts.loc, enc.experts.param, mask)
         if not valid.any(0).all():
             raise ValueError(
                 "Some samples observe no complete subset of `subsets` among the views "
                 "conditioned on; MoPoE has no posterior for them."
             )
-        idx = torch.multinomial(valid.transpose(0, 1).float(), K, replacement=True)
-        idx = idx.transpose(0, 1)  # (K, B): one subset per draw
-        rows = torch.arange(mask.shape[0], device=mask.device)
-        z = Normal.rsample(mu[idx, rows], lv[idx, rows])
-        log_q = Normal.log_prob(z.unsqueeze(-3), mu, lv)  # (K, S, B)
-        log_q = torch.where(valid, log_q, float("-inf")).logsumexp(-2)
-        return z, log_q - torch.log(valid.sum(0).to(z.dtype)), None
+        return SubsetMixture(Diagonal(Normal, mu, lv), valid.transpose(0, 1))
 
     @staticmethod
     def stratified_choice(valid):
@@ -95,7 +92,8 @@ class MoPoEModule(MultimodalModule):
         return valid & (rank == pick)
 
     def forward(self, views, mask):
-        mu, lv, valid = self._subset_posteriors(views, mask)
+        loc, logvar = self.encode_experts(self.encoders, views, Normal, mask)
+        mu, lv, valid = self._subset_products(loc, logvar, mask)
         n_valid = valid.sum(0)
         kl = torch.where(valid, kl_normal_standard(mu, lv), 0.0).sum(0) / n_valid  # exact average
         if mu.shape[0] == 1:
@@ -110,7 +108,8 @@ class MoPoEModule(MultimodalModule):
 
     def elbo(self, views, mask):
         """Eq. 5.15 with beta = 1, the reconstruction averaged over all valid subsets."""
-        mu, lv, valid = self._subset_posteriors(views, mask)
+        loc, logvar = self.encode_experts(self.encoders, views, Normal, mask)
+        mu, lv, valid = self._subset_products(loc, logvar, mask)
         z = Normal.rsample(mu, lv)  # one draw per subset, (S, B, D)
         rec = self.reconstruction(views, mask, z, weighted=False)  # (S, B)
         terms = torch.where(valid, rec - kl_normal_standard(mu, lv), 0.0)

@@ -20,6 +20,7 @@ from ..base import MultimodalVAE
 from ..latent import Normal, kl_normal_standard, masked_poe
 from ..module import MultimodalModule
 from ..parameters import BOOLEAN, document, integer, options, real, store_params
+from ..posteriors import Diagonal, Encoding, Product
 
 __all__ = ["MVAE"]
 
@@ -45,8 +46,8 @@ class MVAEModule(MultimodalModule):
 
     def encode(self, views, mask):
         loc, logvar = self.encode_experts(self.encoders, views, Normal, mask)
-        mu, lv = masked_poe(loc, logvar, mask, self.prior_expert)
-        return {"loc": mu, "param": lv, "expert_loc": loc, "expert_param": logvar}
+        mu, lv = masked_poe(loc, logvar, mask, self.prior_expert)  # Eq. 5.4
+        return Encoding(shared=Product(Normal, mu, lv), experts=Diagonal(Normal, loc, logvar))
 
     def _subset_terms(self, views, experts, subset, weighted=True):
         """Reconstruction of the views in ``subset`` from z ~ q(z|X_S), and KL(q || p)."""

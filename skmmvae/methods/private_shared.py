@@ -28,6 +28,7 @@ from ..base import MultimodalVAE
 from ..latent import Normal, kl_normal_standard, masked_poe
 from ..module import MultimodalModule
 from ..parameters import BOOLEAN, document, integer, store_params
+from ..posteriors import Diagonal, Encoding, Product
 
 __all__ = ["PrivateSharedVAE"]
 
@@ -45,31 +46,28 @@ class PrivateSharedModule(MultimodalModule):
         loc, logvar = self.encode_experts(self.shared_encoders, views, Normal, mask)
         w_loc, w_logvar = self.encode_experts(self.private_encoders, views, Normal, mask)
         mu, lv = masked_poe(loc, logvar, mask, self.prior_expert)
-        return {
-            "loc": mu,
-            "param": lv,
-            "expert_loc": loc,
-            "expert_param": logvar,
-            "private_loc": w_loc,
-            "private_param": w_logvar,
-        }
+        return Encoding(
+            shared=Product(Normal, mu, lv),
+            experts=Diagonal(Normal, loc, logvar),
+            private=Diagonal(Normal, w_loc, w_logvar),
+        )
 
     def _terms(self, views, mask, enc, weighted, joint_only):
         """Reconstruction and KL of the pairings (own, cross, PoE), summed per sample."""
         shared = torch.cat(
             [
-                Normal.rsample(enc["expert_loc"], enc["expert_param"]),
-                Normal.rsample(enc["loc"], enc["param"]).unsqueeze(0),
+                Normal.rsample(enc.experts.loc, enc.experts.param),
+                Normal.rsample(enc.shared.loc, enc.shared.param).unsqueeze(0),
             ]
         )  # (M + 1, B, Dz): each view's own shared sample, then the product's
         kl_shared = torch.cat(
             [
-                kl_normal_standard(enc["expert_loc"], enc["expert_param"]),
-                kl_normal_standard(enc["loc"], enc["param"]).unsqueeze(0),
+                kl_normal_standard(enc.experts.loc, enc.experts.param),
+                kl_normal_standard(enc.shared.loc, enc.shared.param).unsqueeze(0),
             ]
         )  # (M + 1, B)
-        w = Normal.rsample(enc["private_loc"], enc["private_param"])  # one w_m per view
-        kl_w = kl_normal_standard(enc["private_loc"], enc["private_param"])
+        w = Normal.rsample(enc.private.loc, enc.private.param)  # one w_m per view
+        kl_w = kl_normal_standard(enc.private.loc, enc.private.param)
         source_ok = torch.cat([mask.transpose(0, 1), torch.ones_like(mask[:, :1]).T])
         if joint_only:
             source_ok = torch.zeros_like(source_ok)
