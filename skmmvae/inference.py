@@ -254,7 +254,7 @@ class InferenceMixin:
         in nats.
 
         An evidence lower bound for ``MVAE``, ``MoPoE``, ``MMVAE`` (ELBO, or the
-        importance-weighted bound with ``K`` samples for ``estimator="iwae"`` /
+        importance-weighted bound with ``K`` samples for ``objective="iwae"`` /
         ``"dreg"``) and ``PrivateSharedVAE`` (joint ELBO). For ``MMVAEPlus`` and
         ``IDMVAE`` it is the MMVAE+ objective, whose cross-reconstructions use the
         learned auxiliary prior: a bound only while that equals ``p(w)``. For

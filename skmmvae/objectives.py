@@ -9,11 +9,11 @@ import torch.nn.functional as F
 
 from .latent import mixture_log_prob
 
-ESTIMATORS = ("elbo", "iwae", "dreg")
+OBJECTIVES = ("elbo", "iwae", "dreg")
 
 __all__ = [
     "DReG",
-    "ESTIMATORS",
+    "OBJECTIVES",
     "contrast",
     "log_mean_exp",
     "nt_xent",
@@ -118,7 +118,7 @@ class DReG:
         return z, mixture_log_prob(z, family, loc_d, param_d, mask)
 
 
-def stratified_bound(log_w, observed, estimator, dreg=None):
+def stratified_bound(log_w, observed, objective, dreg=None):
     """Per-sample bound from stratified log-weights, averaged over the observed sources.
 
     Parameters
@@ -127,7 +127,7 @@ def stratified_bound(log_w, observed, estimator, dreg=None):
         Log importance weights of K samples drawn from each source expert ``r``.
     observed : bool Tensor of shape (B, M)
         Which sources are observed (unobserved sources are ignored, with no gradient).
-    estimator : {"elbo", "iwae", "dreg"}
+    objective : {"elbo", "iwae", "dreg"}
         ``"elbo"``: ``mean_k log w``; ``"iwae"``: ``log mean_k w`` (the looser,
         stratified bound ``(1/|O|) sum_r log (1/K) sum_k w_rk``); ``"dreg"``: the same
         value, with the doubly reparameterised gradient (see :class:`DReG`, through
@@ -137,31 +137,31 @@ def stratified_bound(log_w, observed, estimator, dreg=None):
 
     Returns
     -------
-    objective : Tensor of shape (B,)
-        What to maximise: the bound's value, with the estimator's gradient.
+    target : Tensor of shape (B,)
+        What to maximise: the bound's value, with the objective's gradient.
     value : Tensor of shape (B,)
         The bound's value.
     """
     src = observed.transpose(0, 1).to(log_w.dtype)  # (M, B)
     n_obs = src.sum(0)
-    if estimator == "elbo":
+    if objective == "elbo":
         per_source = log_w.mean(1)
-        value = objective = (per_source * src).sum(0) / n_obs
-        return objective, value
+        value = (per_source * src).sum(0) / n_obs
+        return value, value
     per_source = log_mean_exp(log_w, dim=1)  # (M, B)
     value = (torch.where(src > 0, per_source, 0.0)).sum(0) / n_obs
-    if estimator == "iwae":
+    if objective == "iwae":
         return value, value
-    if estimator == "dreg":
+    if objective == "dreg":
         if dreg is None:
-            raise ValueError("estimator='dreg' needs the DReG object the log weights used.")
+            raise ValueError("objective='dreg' needs the DReG object the log weights used.")
         w_tilde = torch.softmax(log_w.detach(), dim=1)  # normalised over K within each source
         for holder, rho in dreg.paths:
             holder.append((1.0 - dreg.beta * rho * (1.0 - w_tilde)).unsqueeze(-1))
         per_draw = w_tilde * (log_w - dreg.beta * dreg.score)
         surrogate = torch.where(src.unsqueeze(1) > 0, per_draw, 0.0).sum((0, 1)) / n_obs
         return value.detach() + (surrogate - surrogate.detach()), value
-    raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}.")
+    raise ValueError(f"objective must be one of {OBJECTIVES}; got {objective!r}.")
 
 
 def contrast(anchor, positive, valid, temperature=1.0):

@@ -5,7 +5,7 @@ Each estimator class carries ``_parameter_constraints``, a dict from each of its
 parameters to a :class:`Constraint` (the common ones in ``COMMON_CONSTRAINTS``, merged
 per method with its own). :func:`validate_params` checks them all on every ``fit`` and
 ``partial_fit``, with one message shape: ``"<name> must be <what>; got <value>."``.
-Rules that tie parameters to each other or to the data (``K`` with ``estimator``, the
+Rules that tie parameters to each other or to the data (``K`` with ``objective``, the
 number of views) stay with the method. :func:`document` renders a class docstring
 from its own parameter entries and the common parameters' snippets (``PARAMETER_DOCS``).
 """

@@ -160,7 +160,7 @@ EXPECTED = {
 ESTIMATORS = [build(cls, **FAST) for cls in methods.estimators()] + [
     TOY(n_latent=2, **FAST),
     methods.MVAE(n_latent=2, elbo_terms="joint", **FAST),
-    methods.MMVAE(n_latent=2, estimator="dreg", K=3, posterior="laplace", **FAST),
+    methods.MMVAE(n_latent=2, objective="dreg", K=3, posterior="laplace", **FAST),
     methods.IDMVAE(
         n_shared=2,
         n_private=1,

@@ -309,8 +309,8 @@ def test_bad_parameters_raise(tables, params, match):
 
 def test_method_specific_bad_parameters(tables):
     X, _ = tables
-    with pytest.raises(ValueError, match="estimator"):
-        MMVAE(estimator="vi", **FAST).fit(X)
+    with pytest.raises(ValueError, match="objective"):
+        MMVAE(objective="vi", **FAST).fit(X)
     with pytest.raises(ValueError, match="K must"):
         MMVAE(K=0, **FAST).fit(X)
     with pytest.raises(ValueError, match="posterior"):

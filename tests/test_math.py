@@ -132,7 +132,7 @@ def test_stratified_bounds():
     _, elbo = stratified_bound(log_w, observed, "elbo")
     torch.testing.assert_close(elbo[1], log_w[0, :, 1].mean())
     assert torch.all(elbo <= value + 1e-12)  # Jensen: ELBO <= IWAE
-    with pytest.raises(ValueError, match="estimator"):
+    with pytest.raises(ValueError, match="objective"):
         stratified_bound(log_w, observed, "bogus")
 
 

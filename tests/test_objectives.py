@@ -116,8 +116,8 @@ def test_mopoe_stratified_subsets_are_balanced():
         MVAE(n_latent=2, n_random_subsets=1),
         MVAE(n_latent=2, elbo_terms="joint"),
         MMVAE(n_latent=2),
-        MMVAE(n_latent=2, estimator="dreg", K=4),
-        MMVAE(n_latent=2, estimator="iwae", K=3, posterior="laplace"),
+        MMVAE(n_latent=2, objective="dreg", K=4),
+        MMVAE(n_latent=2, objective="iwae", K=3, posterior="laplace"),
         MoPoE(n_latent=2),
         MoPoE(n_latent=2, prior_expert="full"),
     ],
@@ -164,7 +164,7 @@ def test_mmvae_bounds_approach_the_closed_form_likelihood():
     mask = np.ones((6, 1), bool)
     specs = resolve_modalities("gaussian", views, mask, ())  # no hidden layer: linear nets
     torch.manual_seed(0)
-    module = MMVAE(n_latent=2, estimator="iwae", K=20000)._build_module(specs)
+    module = MMVAE(n_latent=2, objective="iwae", K=20000)._build_module(specs)
     with torch.no_grad():  # q(z|x) = p(z): bounded weights p(x|z), a reliable IS estimate
         for p in module.encoders.parameters():
             p.zero_()
@@ -179,17 +179,17 @@ def test_mmvae_bounds_approach_the_closed_form_likelihood():
     with torch.no_grad():
         torch.manual_seed(1)
         iwae = module.elbo([x], m).double().numpy()
-        module.estimator = "elbo"
+        module.objective = "elbo"
         elbo = module.elbo([x], m).double().numpy()  # K=20000 draws averaged: the ELBO
     np.testing.assert_allclose(iwae, exact, atol=0.02)
     assert np.all(elbo < np.asarray(exact) - 0.01)
 
 
-def _encoder_gradient_draws(module, xs, mask, estimator, n_chunks):
+def _encoder_gradient_draws(module, xs, mask, objective, n_chunks):
     """Encoder gradients of the batch-mean loss, one vector per chunk of replicates."""
     params = [p for name, p in module.named_parameters() if "encoders" in name]
     module.train()
-    module.estimator = estimator
+    module.objective = objective
     draws = []
     for chunk in range(n_chunks):
         torch.manual_seed(chunk)  # the same draws for both estimators: a paired comparison
@@ -212,9 +212,9 @@ def test_dreg_gradient_is_unbiased_for_the_iwae_bound(cls, beta, n_observed):
     base = [rng.randn(rows, 3), rng.randn(rows, 2), rng.randn(rows, 2)]
     views = [np.repeat(v, copies, axis=0) for v in base]  # replicates of 4 samples
     if cls == "MMVAE":
-        est = MMVAE(n_latent=2, beta=beta, estimator="dreg", K=K)
+        est = MMVAE(n_latent=2, beta=beta, objective="dreg", K=K)
     else:
-        est = MMVAEPlus(n_shared=2, n_private=2, beta=beta, estimator="dreg", K=K)
+        est = MMVAEPlus(n_shared=2, n_private=2, beta=beta, objective="dreg", K=K)
     module, xs = _module(est, views)
     mask = torch.zeros(len(views[0]), 3, dtype=torch.bool)
     mask[:, :n_observed] = True
@@ -236,9 +236,9 @@ def _all_methods():
     private = dict(n_shared=2, n_private=2)
     return [
         MVAE(n_latent=2, n_random_subsets=1),
-        MMVAE(n_latent=2, estimator="dreg", K=3),
+        MMVAE(n_latent=2, objective="dreg", K=3),
         MoPoE(n_latent=2),
-        MMVAEPlus(estimator="dreg", K=2, **private),
+        MMVAEPlus(objective="dreg", K=2, **private),
         IDMVAE(lambda1=5.0, lambda2=5.0, **private),
         IDMVAE(lambda1=5.0, lambda2=5.0, genaug="lsq", diffusion_prior=True, **private),
         PrivateSharedVAE(**private),
@@ -281,6 +281,6 @@ def test_dreg_trains_with_a_validation_loss(cls):
 
     X, _, _ = skmmvae.make_shared_private(n_samples=80, n_views=2, n_features=4, random_state=0)
     est = getattr(skmmvae, cls)(
-        estimator="dreg", K=3, early_stopping=True, max_epochs=2, hidden_layer_sizes=(8,)
+        objective="dreg", K=3, early_stopping=True, max_epochs=2, hidden_layer_sizes=(8,)
     ).fit(X)
     assert np.isfinite(est.history_[:, "valid_loss"]).all()

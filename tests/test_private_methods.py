@@ -210,7 +210,7 @@ def test_genaug_gradients_reach_encoder_and_decoder(genaug):
     "est",
     [
         MMVAEPlus(n_shared=2, n_private=2),
-        MMVAEPlus(n_shared=2, n_private=2, estimator="dreg", K=3, posterior="laplace"),
+        MMVAEPlus(n_shared=2, n_private=2, objective="dreg", K=3, posterior="laplace"),
         IDMVAE(n_shared=2, n_private=2, lambda1=5, lambda2=5),
         IDMVAE(
             n_shared=2,

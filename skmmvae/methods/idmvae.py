@@ -279,7 +279,7 @@ class IDMVAE(MMVAEPlus):
         Steps of the sampler (``sample``, cross-generation).
     beta : float, default=1.0
         Weight of the KL log ratio of MMVAE+ (2.5 in the paper's PolyMNIST runs).
-    estimator : {"elbo", "iwae", "dreg"}, default="elbo"
+    objective : {"elbo", "iwae", "dreg"}, default="elbo"
     K : int, default=1
     posterior : {"normal", "laplace"}, default="normal"
     private_scale : float, default=1.0
@@ -344,7 +344,7 @@ class IDMVAE(MMVAEPlus):
         diffusion_steps=1000,
         diffusion_sampling_steps=100,
         beta=1.0,
-        estimator="elbo",
+        objective="elbo",
         K=1,
         posterior="normal",
         private_scale=1.0,

@@ -23,7 +23,7 @@ import torch
 from ..base import MultimodalVAE
 from ..latent import get_family, mixture_log_prob
 from ..module import MultimodalModule
-from ..objectives import ESTIMATORS, DReG, source_average, stratified_bound
+from ..objectives import OBJECTIVES, DReG, source_average, stratified_bound
 from ..parameters import document, integer, options, store_params
 from ..posteriors import Diagonal, Encoding, Mixture
 
@@ -31,19 +31,19 @@ __all__ = ["MMVAE"]
 
 
 def _dreg_for(module):
-    """The DReG helper and the estimator of a training step: outside training (the
+    """The DReG helper and the bound of a training step: outside training (the
     validation loss) DReG's value is the IWAE bound, which needs no gradient."""
-    if module.estimator != "dreg":
-        return None, module.estimator
+    if module.objective != "dreg":
+        return None, module.objective
     return (DReG(module.beta), "dreg") if module.training else (None, "iwae")
 
 
 class MMVAEModule(MultimodalModule):
-    def __init__(self, specs, n_latent, view_weights, beta, estimator, K, family):
+    def __init__(self, specs, n_latent, view_weights, beta, objective, K, family):
         super().__init__(specs, n_latent, view_weights, family=family)
         self.encoders = self.build_encoders(n_latent)
         self.beta = beta
-        self.estimator = estimator
+        self.objective = objective
         self.K = K
 
     def encode(self, views, mask):
@@ -65,19 +65,19 @@ class MMVAEModule(MultimodalModule):
         return rec + beta * (log_prior - log_q), rec, log_q - log_prior
 
     def forward(self, views, mask):
-        dreg, estimator = _dreg_for(self)
+        dreg, kind = _dreg_for(self)
         log_w, rec, kl = self.log_weights(views, mask, self.beta, True, dreg)
-        objective, value = stratified_bound(log_w, mask, estimator, dreg)
+        bound, value = stratified_bound(log_w, mask, kind, dreg)
         return {
-            "loss": -(objective if self.training else value),
+            "loss": -(bound if self.training else value),
             "rec": -source_average(rec, mask).detach(),
             "kl": source_average(kl, mask).detach(),
         }
 
     def elbo(self, views, mask):
         log_w, _, _ = self.log_weights(views, mask, 1.0, False)
-        estimator = "elbo" if self.estimator == "elbo" else "iwae"
-        return stratified_bound(log_w, mask, estimator)[1]
+        kind = "elbo" if self.objective == "elbo" else "iwae"
+        return stratified_bound(log_w, mask, kind)[1]
 
 
 class MMVAE(MultimodalVAE):
@@ -89,7 +89,7 @@ class MMVAE(MultimodalVAE):
         Size of the shared latent ``z``.
     beta : float, default=1.0
         Weight of ``log p(z) - log q(z|X)`` in the log weights (1 in the paper).
-    estimator : {"elbo", "iwae", "dreg"}, default="elbo"
+    objective : {"elbo", "iwae", "dreg"}, default="elbo"
         ``"elbo"``: average of the log weights (cheap, K=1 suffices); ``"iwae"``:
         stratified importance-weighted bound with K samples per expert; ``"dreg"``:
         the same bound with the doubly reparameterised gradient of Tucker et al.
@@ -110,7 +110,7 @@ class MMVAE(MultimodalVAE):
     -----
     ``transform`` returns the mean of the mixture of the observed views' experts.
     :meth:`score` reports the importance-weighted bound with K samples (the ELBO for
-    ``estimator="elbo"``).
+    ``objective="elbo"``).
 
     References
     ----------
@@ -130,7 +130,7 @@ class MMVAE(MultimodalVAE):
     _parameter_constraints = {
         **MultimodalVAE._parameter_constraints,
         "n_latent": integer(1),
-        "estimator": options(*ESTIMATORS),
+        "objective": options(*OBJECTIVES),
         "K": integer(1),
         "posterior": options("normal", "laplace"),
     }
@@ -140,7 +140,7 @@ class MMVAE(MultimodalVAE):
         n_latent=16,
         *,
         beta=1.0,
-        estimator="elbo",
+        objective="elbo",
         K=1,
         posterior="normal",
         prior_sampler="prior",
@@ -174,7 +174,7 @@ class MMVAE(MultimodalVAE):
             self.n_latent,
             self._view_weights(len(specs)),
             beta=float(self.beta),
-            estimator=self.estimator,
+            objective=self.objective,
             K=int(self.K),
             family=get_family(self.posterior),
         )

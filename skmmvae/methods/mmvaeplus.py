@@ -24,7 +24,7 @@ from torch import nn
 from ..base import MultimodalVAE
 from ..latent import get_family, mixture_log_prob
 from ..module import MultimodalModule
-from ..objectives import ESTIMATORS, source_average, stratified_bound
+from ..objectives import OBJECTIVES, source_average, stratified_bound
 from ..parameters import document, integer, options, real, store_params
 from ..posteriors import Diagonal, Encoding, Mixture
 from .mmvae import _dreg_for
@@ -34,7 +34,7 @@ __all__ = ["MMVAEPlus"]
 
 class MMVAEPlusModule(MultimodalModule):
     def __init__(
-        self, specs, n_shared, n_private, view_weights, beta, estimator, K, family, private_scale
+        self, specs, n_shared, n_private, view_weights, beta, objective, K, family, private_scale
     ):
         super().__init__(
             specs, n_shared, view_weights, decoder_dim=n_shared + n_private, family=family
@@ -45,7 +45,7 @@ class MMVAEPlusModule(MultimodalModule):
         # r_d(w): zero mean, learnable per-dimension scale (second family parameter, init 1)
         self.aux_prior = nn.Parameter(torch.zeros(self.n_views, n_private))
         self.beta = beta
-        self.estimator = estimator
+        self.objective = objective
         self.K = K
         self.private_scale = private_scale
 
@@ -104,10 +104,10 @@ class MMVAEPlusModule(MultimodalModule):
 
     def mmvae_plus_terms(self, views, mask, enc=None):
         """The MMVAE+ loss per sample and its logged parts."""
-        dreg, estimator = _dreg_for(self)
+        dreg, kind = _dreg_for(self)
         log_w, parts = self.log_weights(views, mask, self.beta, True, dreg, enc)
-        objective, value = stratified_bound(log_w, mask, estimator, dreg)
-        loss = -(objective if self.training else value)
+        bound, value = stratified_bound(log_w, mask, kind, dreg)
+        loss = -(bound if self.training else value)
         logged = {
             "rec": -source_average(parts["rec"], mask).detach(),
             "kl": source_average(parts["log_q"] - parts["log_prior"], mask).detach(),
@@ -120,8 +120,8 @@ class MMVAEPlusModule(MultimodalModule):
 
     def elbo(self, views, mask):
         log_w, _ = self.log_weights(views, mask, 1.0, False)
-        estimator = "elbo" if self.estimator == "elbo" else "iwae"
-        return stratified_bound(log_w, mask, estimator)[1]
+        kind = "elbo" if self.objective == "elbo" else "iwae"
+        return stratified_bound(log_w, mask, kind)[1]
 
 
 class MMVAEPlus(MultimodalVAE):
@@ -137,7 +137,7 @@ class MMVAEPlus(MultimodalVAE):
     beta : float, default=1.0
         Weight of the whole log ratio ``log p(z) + log p(w) - log q(z|X) - log q(w|x)``
         (the paper used 2.5 on PolyMNIST).
-    estimator : {"elbo", "iwae", "dreg"}, default="elbo"
+    objective : {"elbo", "iwae", "dreg"}, default="elbo"
         As in :class:`MMVAE`; ``"dreg"`` is the doubly reparameterised gradient of
         the ``"iwae"`` bound, unbiased for the mixture density of ``z`` and any
         ``beta`` (:class:`skmmvae.objectives.DReG`).
@@ -179,7 +179,7 @@ class MMVAEPlus(MultimodalVAE):
         **MultimodalVAE._parameter_constraints,
         "n_shared": integer(1),
         "n_private": integer(1),
-        "estimator": options(*ESTIMATORS),
+        "objective": options(*OBJECTIVES),
         "K": integer(1),
         "posterior": options("normal", "laplace"),
         "private_scale": real(0),
@@ -193,7 +193,7 @@ class MMVAEPlus(MultimodalVAE):
         n_private=16,
         *,
         beta=1.0,
-        estimator="elbo",
+        objective="elbo",
         K=1,
         posterior="normal",
         private_scale=1.0,
@@ -229,7 +229,7 @@ class MMVAEPlus(MultimodalVAE):
             n_private=self.n_private,
             view_weights=self._view_weights(len(specs)),
             beta=float(self.beta),
-            estimator=self.estimator,
+            objective=self.objective,
             K=int(self.K),
             family=get_family(self.posterior),
             private_scale=float(self.private_scale),
