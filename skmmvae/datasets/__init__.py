@@ -7,7 +7,8 @@ scikit-learn or passed by the user; loaders read files the user already has.
 from ._mimic import load_mimic_cxr
 from ._mnist import load_mnist, read_idx
 from ._multiomics import load_tcga, make_multiomics
-from ._polymnist import make_polymnist, make_polymnist_quadrant_mini
+from ._polymnist import make_polymnist
+from ._polymnist_mini import make_polymnist_quadrant_mini
 from ._synthetic import make_shared_private
 
 __all__ = [
