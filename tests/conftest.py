@@ -13,12 +13,12 @@ def random_views(n, widths=(4, 3, 2), seed=0):
     return [rng.randn(n, w) for w in widths]
 
 
-def build_module(est, views):
-    """The torch module ``est`` would train on ``views`` (hidden (8,), seeded), and the
-    views as model tensors."""
+def build_module(est, views, mask=None):
+    """The torch module ``est`` would train on ``views`` (observed where ``mask``,
+    default everywhere; hidden (8,), seeded), and the views as model tensors."""
     from skmmvae.modalities import resolve_modalities
 
-    mask = np.ones((len(views[0]), len(views)), bool)
+    mask = np.ones((len(views[0]), len(views)), bool) if mask is None else mask
     specs = resolve_modalities(est.modalities, views, mask, (8,))
     torch.manual_seed(0)
     module = est._build_module(specs)

@@ -3,6 +3,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from skmmvae import IDMVAE, MMVM, MVAE, MMVAEPlus, MultiView, make_shared_private, methods
 
@@ -132,3 +133,42 @@ def test_generate_bad_inputs(fitted, data):
         est.transform(partial, cond_views=1)
     assert isinstance(est.generate(X, cond_views=[0], gen_views=[2]), list)
     assert est.generate(X, cond_views=[0], gen_views=2).shape == (96, 6)
+
+
+def test_private_blocks_names_and_missing_views():
+    X, _, _ = make_shared_private(
+        n_samples=60, n_views=3, n_features=5, missing_rate=0.3, random_state=0
+    )
+    est = IDMVAE(n_shared=2, n_private=3, **FAST).fit(X)
+    names = est.get_feature_names_out().tolist()
+    assert names[:2] == ["z0", "z1"] and names[2:5] == ["w0_0", "w0_1", "w0_2"]
+    assert len(names) == 2 + 3 * 3
+    W = est.transform(X, latents="private").reshape(60, 3, 3)
+    observed = ~np.isnan(np.stack([v[:, 0] for v in X.views], 1))
+    assert np.all(W[~observed] == 0) and np.all(np.any(W[observed] != 0, axis=-1))
+    assert est.transform(X, latents="per_view").shape == (60, 6)
+    params = est.encode(X)
+    assert params["private_loc"].shape == (60, 3, 3) and (params["private_scale"] > 0).all()
+    np.testing.assert_allclose(
+        est.transform(X, latents="all")[:, 2:5],
+        params["private_loc"][:, 0] * observed[:, [0]],
+        rtol=1e-6,
+    )
+
+
+def test_impute_draws_private_latents_reproducibly():
+    X, _, _ = make_shared_private(
+        n_samples=40, n_views=2, n_features=4, missing_rate=0.4, random_state=0
+    )
+    est = MMVAEPlus(n_shared=2, n_private=2, **FAST).fit(X)
+    a, b = est.impute(X), est.impute(X)
+    np.testing.assert_array_equal(a.views[0], b.views[0])
+    mean_est = MMVAEPlus(n_shared=2, n_private=2, private_scale=0.0, **FAST).fit(X)
+    module = mean_est.net_.module_
+    out = mean_est.impute(X).views[1]
+    missing = np.isnan(X.views[1][:, 0])
+    z = mean_est.transform(X, latents="shared")[missing]
+    inp = torch.as_tensor(np.hstack([z, np.zeros((len(z), 2))]), dtype=torch.float32)
+    with torch.no_grad():
+        expect = mean_est.modalities_[1].from_model(module.decode(1, inp).numpy())
+    np.testing.assert_allclose(out[missing], expect, rtol=1e-5, atol=1e-6)

@@ -1,4 +1,4 @@
-"""DMVAE and MMVM: estimates against direct computations, the discriminator, samplers."""
+"""DMVAE: estimates against direct computations, the discriminators, the shared heads."""
 
 import pickle
 
@@ -6,16 +6,11 @@ import numpy as np
 import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
-from torch.distributions import Normal as TorchNormal
-from torch.distributions import kl_divergence
 
-from skmmvae import DMVAE, MMVM, MVAE, MultiView, make_shared_private
-from skmmvae.latent import Normal, kl_normal_standard, mixture_log_prob
+from skmmvae import DMVAE, MultiView, make_shared_private
 from skmmvae.methods.dmvae import TCDiscriminator, discriminator_loss, tc_estimate
-from skmmvae.methods.mmvm import kl_normal_pairs
-from skmmvae.sampling import ExPostGMM
 
-from .conftest import FAST, build_module, random_views
+from ..conftest import FAST, build_module, random_views
 
 
 def test_tc_estimate_and_discriminator_loss_match_direct_formulas():
@@ -163,102 +158,6 @@ def test_dmvae_needs_the_expost_sampler():
         DMVAE(prior_sampler="prior", **FAST).fit(X)
     with pytest.raises(ValueError, match="delta"):
         DMVAE(delta=[1, 2, 3], **FAST).fit(X)
-
-
-def test_mmvm_jensen_kl_matches_definition_and_bounds_the_sampled_kl():
-    torch.manual_seed(0)
-    loc, logvar = torch.randn(3, 4, 2), torch.randn(3, 4, 2) * 0.5
-    pairs = kl_normal_pairs(loc, logvar)
-    for m in range(3):
-        for j in range(3):
-            q_m = TorchNormal(loc[m], torch.exp(0.5 * logvar[m]))
-            q_j = TorchNormal(loc[j], torch.exp(0.5 * logvar[j]))
-            torch.testing.assert_close(pairs[m, j], kl_divergence(q_m, q_j).sum(-1))
-    module, _ = build_module(MMVM(n_latent=2), random_views(n=4))
-    mask = torch.ones(4, 3, dtype=torch.bool)
-    mask[1, 2] = False
-    jensen = module.kl_to_mixture_prior(loc, logvar, None, mask, alpha=0.0)
-    torch.testing.assert_close(jensen[0, 1], (pairs[0, 0, 1] + pairs[0, 1, 1]) / 2)
-    module.kl = "sampled"
-    z = Normal.rsample(loc, logvar, 20000)  # (S, M, B, D)
-    mc = torch.stack([module.kl_to_mixture_prior(loc, logvar, zz, mask, 0.0) for zz in z[:2000]])
-    assert torch.all(mc.mean(0)[mask.T] <= jensen[mask.T] + 0.05)  # Jensen is an upper bound
-    log_mix = mixture_log_prob(z[:, 0], Normal, loc, logvar, mask)  # true KL(q_0 || mixture)
-    true_kl = (Normal.log_prob(z[:, 0], loc[0], logvar[0]) - log_mix).mean(0)
-    torch.testing.assert_close(mc.mean(0)[0], true_kl, atol=0.15, rtol=0)
-
-
-def test_mmvm_with_alpha_one_is_independent_vaes():
-    views = random_views(n=8)
-    module, xs = build_module(MMVM(n_latent=2, alpha=1.0), views)
-    mask = torch.ones(8, 3, dtype=torch.bool)
-    mask[0, 1] = False
-    torch.manual_seed(1)
-    loss = module(xs, mask)["loss"]
-    torch.manual_seed(1)
-    loc, logvar = module.encode_experts(module.encoders, xs, Normal)
-    z = Normal.rsample(loc, logvar)
-    expect = torch.zeros(8)
-    for m in range(3):
-        elbo_m = module.log_likelihood(m, xs[m], z[m]) - kl_normal_standard(loc[m], logvar[m])
-        expect = expect + torch.where(mask[:, m], elbo_m, 0.0)
-    torch.testing.assert_close(loss, -expect)
-
-
-def test_mmvm_alpha_warmup_schedule():
-    module, xs = build_module(MMVM(n_latent=2, alpha=0.2, alpha_warmup_steps=4), random_views(n=6))
-    module.train()
-    seen = []
-    for _ in range(6):
-        seen.append(round(module.current_alpha, 6))
-        module(xs, torch.ones(6, 3, dtype=torch.bool))
-    assert seen == [1.0, 0.8, 0.6, 0.4, 0.2, 0.2]
-    module.eval()
-    assert module.current_alpha == 0.2
-
-
-def test_mmvm_transform_and_impute_use_the_observed_views():
-    X, _, _ = make_shared_private(
-        n_samples=60, n_views=3, n_features=4, missing_rate=0.3, random_state=0
-    )
-    est = MMVM(n_latent=2, **FAST).fit(X)
-    per_view = est.transform(X, latents="per_view").reshape(60, 3, 2)
-    shared = est.transform(X, latents="shared")
-    observed = ~np.isnan(np.stack([v[:, 0] for v in X.views], 1))
-    expect = (per_view * observed[..., None]).sum(1) / observed.sum(1, keepdims=True)
-    np.testing.assert_allclose(shared, expect, rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(est.transform(X), shared)
-    # impute decodes that average into each missing view; observed rows stay as given
-    filled = est.impute(X)
-    for t in range(3):
-        miss = ~observed[:, t]
-        assert miss.any()
-        np.testing.assert_allclose(
-            filled.views[t][miss], est.decode(expect[miss], view=t), rtol=1e-4, atol=1e-5
-        )
-        np.testing.assert_array_equal(filled.views[t][~miss], X.views[t][~miss])
-
-
-def test_expost_sampler_is_reproducible_and_capped():
-    rng = np.random.RandomState(0)
-    Z = np.vstack([rng.randn(200, 2) + 5, rng.randn(200, 2) - 5])
-    gmm = ExPostGMM(n_components=500, random_state=0).fit(Z)
-    assert gmm.mixture_.n_components == 80  # one per 5 rows
-    a, b = gmm.sample(1000, 3), gmm.sample(1000, 3)
-    np.testing.assert_array_equal(a, b)
-    assert abs(np.mean(a[:, 0] > 0) - 0.5) < 0.06 and np.abs(a).max() < 12
-
-
-def test_every_estimator_can_sample_from_an_expost_gmm():
-    X, _, _ = make_shared_private(n_samples=60, n_views=2, n_features=4, random_state=0)
-    est = MVAE(n_latent=2, prior_sampler="gmm", n_prior_components=4, **FAST).fit(X)
-    assert est.prior_sampler_.mixture_.n_components == 4
-    a = est.sample(5, random_state=0)
-    np.testing.assert_array_equal(a[0], est.sample(5, random_state=0)[0])
-    mmvm = MMVM(n_latent=2, **FAST).fit(X)
-    assert mmvm.prior_sampler_.mixture_.means_.shape[1] == 4  # both views' latents jointly
-    assert [v.shape for v in mmvm.sample(7, random_state=0)] == [(7, 4), (7, 4)]
-    assert not hasattr(MVAE(n_latent=2, **FAST).fit(X), "prior_sampler_")
 
 
 def test_dmvae_keeps_no_batch_data_after_fit():
