@@ -24,8 +24,11 @@ import numbers
 
 import numpy as np
 import torch
+
+# sklearn's private reader of set_output's configuration (estimator, then global);
+# pyproject.toml pins scikit-learn below the next minor release for it
 from sklearn.utils._set_output import _get_output_config
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from .training import ViewData, seeded
 from .views import merge_like
@@ -284,7 +287,16 @@ class InferenceMixin:
     def get_feature_names_out(self, input_features=None):
         """Names of the ``transform`` columns: ``z{k}``, ``z{m}_{k}`` (per view), ``w{m}_{k}``."""
         check_is_fitted(self)
-        _check_feature_names_in(self, input_features, generate_names=False)
+        if input_features is not None:
+            given = np.asarray(input_features, dtype=object)
+            known = getattr(self, "feature_names_in_", None)
+            if known is not None and not np.array_equal(given, known):
+                raise ValueError("input_features is not equal to feature_names_in_.")
+            if known is None and len(given) != self.n_features_in_:
+                raise ValueError(
+                    f"input_features should have length equal to the number of features "
+                    f"({self.n_features_in_}); got {len(given)}."
+                )
         return np.asarray(self._latent_names(self.latents), dtype=object)
 
     def _latent_names(self, block):

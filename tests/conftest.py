@@ -63,3 +63,26 @@ def build(cls, dim=2, **params):
     if cls.has_private_latents:
         return cls(n_shared=dim, n_private=dim, **params)
     return cls(n_latent=dim, **params)
+
+
+N_TRAIN = 120  # rows of ``data`` that train; the rest test
+
+
+@pytest.fixture(scope="session")
+def data():
+    """Three views with a shared and a private class: train X, y, y_private, then test."""
+    X, y, yp = make_shared_private(n_samples=200, n_views=3, n_features=6, random_state=0)
+    return X[:N_TRAIN], y[:N_TRAIN], yp[:N_TRAIN], X[N_TRAIN:], y[N_TRAIN:], yp[N_TRAIN:]
+
+
+@pytest.fixture(scope="session")
+def fitted(data):
+    """``fitted(cls)``: a small model of ``cls`` fitted once per session on ``data``."""
+    cache = {}
+
+    def get(cls):
+        if cls not in cache:
+            cache[cls] = build(cls, 2, **FAST).fit(data[0])
+        return cache[cls]
+
+    return get
