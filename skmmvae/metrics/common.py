@@ -14,13 +14,16 @@ from ..views import MultiView, check_views
 
 __all__ = [
     "BLOCKS",
+    "base_seed",
     "check_fitted_estimator",
     "check_mode",
     "evaluation_views",
+    "latent_sizes",
     "per_view_labels",
     "plain",
     "representation",
     "sub_seeds",
+    "valid_labels",
 ]
 
 BLOCKS = ("shared", "private", "all", "per_view")
