@@ -122,6 +122,11 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
         out = []
         for m, (spec, a) in enumerate(zip(self.modalities_, arrays)):
             obs = mask[:, m]
+            if spec.pixel_scale is not None and spec.mean is None and a.dtype == np.uint8:
+                # 8-bit pixels stay 8-bit (mapped or in memory; no NaN, so missing rows
+                # need no filling): ViewData converts each batch on the device
+                out.append(a)
+                continue
             keep_mapped = isinstance(a, np.memmap) and obs.all() and spec.mean is None
             if keep_mapped and a.dtype == (np.int64 if spec.token_view else np.float32):
                 out.append(a)

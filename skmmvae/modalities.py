@@ -113,6 +113,11 @@ class Modality:
         self.vocab_size = vocab_size
         self.channels = channels
 
+    @staticmethod
+    def _model_values(X, observed, pixels):
+        values = X[observed]
+        return values / PIXEL_SCALE if pixels else values
+
     def _channels(self, index):
         if self.channels is None:
             return 32
@@ -157,11 +162,21 @@ class Modality:
             raise ValueError(
                 f"View {index}: output_activation must be 'auto', 'sigmoid' or 'identity'."
             )
-        values = X[observed]
         shape = tuple(X.shape[1:])
-        is_int = X.dtype.kind in "iub"
-        in_unit = values.size > 0 and values.min() >= 0 and values.max() <= 1
-        binary = values.size > 0 and bool(np.isin(values, (0, 1)).all())
+        # 8-bit images are pixel intensities: the networks see them divided by 255
+        pixels = X.ndim == 4 and X.dtype == np.uint8
+        is_int = X.dtype.kind in "iub" and not pixels
+        if X.ndim == 4:  # images: only their range matters, read in chunks (memmaps)
+            values = None
+            lo, hi = _observed_range(X, observed)
+            if pixels:
+                lo, hi = lo / PIXEL_SCALE, hi / PIXEL_SCALE
+            in_unit = lo is not None and lo >= 0 and hi <= 1
+            binary = False
+        else:
+            values = X[observed]
+            in_unit = values.size > 0 and values.min() >= 0 and values.max() <= 1
+            binary = values.size > 0 and bool(np.isin(values, (0, 1)).all())
         lik = self.likelihood
         if lik == "auto":
             if X.ndim == 4:
@@ -191,7 +206,8 @@ class Modality:
                 )
         if lik == "bernoulli" and not in_unit:
             raise ValueError(f"View {index}: bernoulli data must lie in [0, 1].")
-        if lik == "poisson" and values.size and values.min() < 0:
+        smallest = lo if values is None else (values.min() if values.size else None)
+        if lik == "poisson" and smallest is not None and smallest < 0:
             raise ValueError(f"View {index}: poisson counts must be >= 0.")
         arch = self.arch
         square = X.ndim == 4 and shape[1] == shape[2] and shape[1] in CONV_SIDES
@@ -214,6 +230,8 @@ class Modality:
         if standardize:
             if lik != "gaussian":
                 raise ValueError(f"View {index}: standardize=True needs a gaussian likelihood.")
+            if values is None:  # images standardised on request: read them whole
+                values = self._model_values(X, observed, pixels)
             # statistics in float64: float16 (or float32) sums of squares overflow
             mean = values.mean(axis=0, dtype=np.float64) if values.size else np.zeros(shape)
             std = values.std(axis=0, dtype=np.float64) if values.size else np.ones(shape)
@@ -253,13 +271,40 @@ class Modality:
             activation=activation,
             mean=mean,
             std=std,
+            pixel_scale=PIXEL_SCALE if pixels else None,
             encoder=self.encoder,
             decoder=self.decoder,
         )
 
 
+PIXEL_SCALE = 255.0  # uint8 image views: the networks see x / 255 in [0, 1]
+_CHUNK_ROWS = 4096
+
+
+def _observed_range(X, observed):
+    """Minimum and maximum of the observed rows of ``X`` (None, None without any),
+    read in chunks of rows so that a memory-mapped view is never loaded whole; NaN
+    (missing) rows are left out."""
+    lo = hi = None
+    for start in range(0, len(X), _CHUNK_ROWS):
+        rows = observed[start : start + _CHUNK_ROWS]
+        if not rows.any():
+            continue
+        block = np.asarray(X[start : start + _CHUNK_ROWS][rows])
+        if block.dtype.kind == "f":
+            block = block[~np.isnan(block).any(axis=tuple(range(1, block.ndim)))]
+        if block.size == 0:
+            continue
+        b_lo, b_hi = float(block.min()), float(block.max())
+        lo = b_lo if lo is None else min(lo, b_lo)
+        hi = b_hi if hi is None else max(hi, b_hi)
+    return lo, hi
+
+
 class ViewSpec:
     """A resolved :class:`Modality`: all choices fixed from the training data."""
+
+    pixel_scale = None  # 255 for 8-bit image views (absent from models pickled before)
 
     def __init__(self, **fields):
         self.__dict__.update(fields)
@@ -280,10 +325,13 @@ class ViewSpec:
         return (self.shape[0], self.vocab_size) if self.token_view else self.shape
 
     def to_model(self, X):
-        """Data as the network sees it: float32 (standardised) or int64 tokens."""
+        """Data as the network sees it: float32 (standardised, or 8-bit pixels divided
+        by 255) or int64 tokens."""
         if self.token_view:
             return np.asarray(X, dtype=np.int64)
         X = np.asarray(X, dtype=np.float32)
+        if self.pixel_scale is not None:
+            X = X / np.float32(self.pixel_scale)
         if self.mean is not None:
             X = ((X - self.mean) / self.std).astype(np.float32)
         return X
@@ -295,15 +343,26 @@ class ViewSpec:
         X = np.asarray(X, dtype=np.float64)
         if self.mean is not None:
             X = X * self.std + self.mean
+        if self.pixel_scale is not None:
+            X = X * self.pixel_scale
         return X
 
     @property
     def log_det(self):
         """Change-of-variables term added to log-likelihoods on the original scale."""
-        return 0.0 if self.std is None else -float(np.log(self.std).sum())
+        det = 0.0 if self.std is None else -float(np.log(self.std).sum())
+        if self.pixel_scale is not None:
+            det -= math.prod(self.shape) * math.log(self.pixel_scale)
+        return det
 
     def check_compatible(self, X, observed):
         """Raise if transform-time data cannot come from this view's domain."""
+        if len(self.shape) == 3 and (X.dtype == np.uint8) != (self.pixel_scale is not None):
+            fitted = "8-bit pixels (uint8)" if self.pixel_scale else "floating-point images"
+            raise ValueError(
+                f"View {self.index} was fitted on {fitted}; got dtype {X.dtype}. Pass the "
+                "images in the dtype of the training data (uint8 pixels are read as x / 255)."
+            )
         if self.token_view:
             values = X[observed]
             if values.size and (values.min() < 0 or values.max() >= self.vocab_size):

@@ -35,6 +35,8 @@ import torch
 from skorch import NeuralNet
 from skorch.utils import TeeGenerator
 
+from .modalities import PIXEL_SCALE
+
 __all__ = ["ViewData", "ViewBatch", "BatchIterator", "MultimodalNet", "seeded"]
 
 # Convolution weights in channels-last layout (4-D parameters only; MLPs are
@@ -67,6 +69,11 @@ def _writable(a):
     return a if a.flags.writeable else np.array(a)
 
 
+def _pixels(batch):
+    """8-bit pixel intensities as float32 in [0, 1], on the batch's device."""
+    return batch.to(torch.float32).div_(PIXEL_SCALE)
+
+
 class ViewBatch:
     """One minibatch: per-view tensors and the ``(B, M)`` observation mask."""
 
@@ -86,9 +93,10 @@ class ViewData:
     Parameters
     ----------
     arrays : list of ndarray
-        Network-space arrays (float32 or int64), missing rows already filled.
+        Network-space arrays (float32 or int64, missing rows already filled), or 8-bit
+        pixel arrays (uint8), delivered as float32 ``x / 255`` batch by batch.
         ``np.memmap`` arrays stay on the host and are read batch by batch; others are
-        moved to ``device`` once.
+        moved to ``device`` once (8-bit pixels as 8 bits: a quarter of float32).
     mask : ndarray of bool, shape (n, M)
     device : str or torch.device
     """
@@ -119,6 +127,7 @@ class ViewData:
             else a.index_select(0, idx)
             for a in self.arrays
         ]
+        views = [_pixels(v) if v.dtype == torch.uint8 else v for v in views]
         return ViewBatch(views, self.mask.index_select(0, idx))
 
     def subset(self, idx):

@@ -355,6 +355,22 @@ def check_views(X, views=None):
     return _validate_arrays(arrays, mask)
 
 
+_CHUNK_ROWS = 4096
+
+
+def _nan_rows(v):
+    """Per row of ``v``: whether any value is NaN, whether all are; read in chunks of
+    rows, so a memory-mapped view is never copied whole."""
+    n = len(v)
+    any_nan, all_nan = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    for start in range(0, n, _CHUNK_ROWS):
+        block = np.asarray(v[start : start + _CHUNK_ROWS])
+        isnan = np.isnan(block).reshape(len(block), -1)
+        any_nan[start : start + len(isnan)] = isnan.any(axis=1)
+        all_nan[start : start + len(isnan)] = isnan.all(axis=1)
+    return any_nan, all_nan
+
+
 def _validate_arrays(arrays, explicit_mask=None):
     arrays = [_check_one_view(v, m) for m, v in enumerate(arrays)]
     n = {len(v) for v in arrays}
@@ -370,12 +386,10 @@ def _validate_arrays(arrays, explicit_mask=None):
     for m, v in enumerate(arrays):
         if v.dtype.kind != "f":
             continue
-        flat = v.reshape(n_samples, -1)
-        isnan = np.isnan(flat)
-        if not isnan.any():
+        any_nan, all_nan = _nan_rows(v)
+        if not any_nan.any():
             continue
-        all_nan = isnan.all(axis=1)
-        partial = isnan.any(axis=1) & ~all_nan & mask[:, m]
+        partial = any_nan & ~all_nan & mask[:, m]
         if partial.any():
             rows = np.flatnonzero(partial)
             raise ValueError(

@@ -262,3 +262,69 @@ def test_builtin_image_encoders_start_with_narrow_posteriors(rng):
         image_scale, table_scale = q.scale[0], q.scale[1]
         assert 0.05 < image_scale.median() < 0.2, key
         assert 0.5 < table_scale.median() < 2.0, key
+
+
+def _pixel_data(n=64, seed=0):
+    rng = np.random.RandomState(seed)
+    pixels = rng.randint(0, 256, size=(n, 1, 16, 16)).astype(np.uint8)
+    table = rng.randn(n, 3).astype(np.float32)
+    return pixels, table
+
+
+def _pixel_model(**kw):
+    return MMVAEPlus(
+        n_shared=2,
+        n_private=2,
+        max_epochs=2,
+        batch_size=16,
+        hidden_layer_sizes=(16,),
+        modalities=[Modality(channels=4), "auto"],
+        random_state=0,
+        **kw,
+    )
+
+
+def test_uint8_images_are_pixel_intensities():
+    """A uint8 image view is modelled as x / 255: the fit equals the fit of the float
+    images in [0, 1], scores differ by the change of variables D log 255, and
+    imputations come back on the 0-255 scale."""
+    pixels, table = _pixel_data()
+    X8 = MultiView([pixels, table])
+    Xf = MultiView([pixels.astype(np.float32) / 255, table])
+    a, b = _pixel_model().fit(X8), _pixel_model().fit(Xf)
+    assert a.modalities_[0].likelihood == b.modalities_[0].likelihood == "laplace"
+    np.testing.assert_allclose(a.transform(X8), b.transform(Xf), rtol=1e-5, atol=1e-6)
+    d = 16 * 16
+    np.testing.assert_allclose(
+        a.score_samples(X8), b.score_samples(Xf) - d * np.log(255.0), rtol=1e-6
+    )
+    hidden = np.array([[False, True]] * 64)
+    filled8 = a.impute(MultiView([pixels, table], mask=hidden)).views[0]
+    filledf = b.impute(MultiView([Xf.views[0], table], mask=hidden)).views[0]
+    np.testing.assert_allclose(filled8, 255 * filledf, rtol=1e-4, atol=1e-3)
+    with pytest.raises(ValueError, match="fitted on 8-bit pixels"):
+        a.transform(Xf)
+    with pytest.raises(ValueError, match="fitted on floating-point images"):
+        b.transform(X8)
+
+
+def test_uint8_memory_map_is_read_batch_by_batch(tmp_path):
+    """A uint8 memory-mapped view stays mapped and 8-bit until a batch reaches the
+    network (a quarter of the float32 file's bytes), and trains as the float32 file of
+    the same pixels / 255 (both read in file order within a batch)."""
+    pixels, table = _pixel_data()
+
+    def mapped(name, values):
+        out = np.lib.format.open_memmap(tmp_path / name, "w+", values.dtype, values.shape)
+        out[:] = values
+        out.flush()
+        return np.load(tmp_path / name, mmap_mode="r")
+
+    X8 = MultiView([mapped("p8.npy", pixels), table])
+    Xf = MultiView([mapped("pf.npy", pixels.astype(np.float32) / 255), table])
+    assert (tmp_path / "p8.npy").stat().st_size * 3.9 < (tmp_path / "pf.npy").stat().st_size
+    a, b = _pixel_model().fit(X8), _pixel_model().fit(Xf)
+    for est, X in ((a, X8), (b, Xf)):
+        arrays, mask, _ = est._validate_input(X, reset=False)
+        assert isinstance(est._to_network(arrays, mask)[0], np.memmap)
+    np.testing.assert_allclose(a.transform(X8), b.transform(Xf), rtol=1e-5, atol=1e-6)
