@@ -402,3 +402,27 @@ def test_load_mimic_cxr_errors(mimic_root, tmp_path_factory):
     os.remove(mimic_root / "mimic-cxr-2.0.0-chexpert.csv")
     with pytest.raises(FileNotFoundError, match="chexpert"):
         load_mimic_cxr(mimic_root)
+
+
+def test_load_mimic_cxr_cache_resizes_once_into_uint8_memory_maps(
+    mimic_root, tmp_path, monkeypatch
+):
+    plain = load_mimic_cxr(mimic_root, image_size=8)
+    cached = load_mimic_cxr(mimic_root, image_size=8, cache=tmp_path / "cache")
+    _, mask = check_views(plain.X)
+    np.testing.assert_array_equal(cached.X.mask, mask)
+    for a, b, m in zip(plain.X.views, cached.X.views, mask.T):
+        assert isinstance(b, np.memmap) and b.dtype == np.uint8
+        np.testing.assert_array_equal(a[m], b[m].astype(np.float32) / np.float32(255))
+    np.testing.assert_array_equal(cached.study_ids, plain.study_ids)
+    # the second call reads the cache only: no image is decoded
+    import PIL.Image
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("an image was decoded")
+
+    monkeypatch.setattr(PIL.Image, "open", no_decoding)
+    again = load_mimic_cxr(mimic_root, image_size=8, cache=tmp_path / "cache")
+    np.testing.assert_array_equal(again.X.views[0], cached.X.views[0])
+    with pytest.raises(AssertionError, match="decoded"):  # another size: rebuilt
+        load_mimic_cxr(mimic_root, image_size=4, cache=tmp_path / "cache")

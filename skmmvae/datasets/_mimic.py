@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -60,6 +61,35 @@ def _read_csv(path, required_columns):
     return frame
 
 
+def _decode(read, jobs, n_jobs, chunk=1024):
+    """The images of ``jobs`` (``(row, view, path)``), decoded ``chunk`` at a time."""
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        for start in range(0, len(jobs), chunk):
+            yield from pool.map(read, [path for _, _, path in jobs[start : start + chunk]])
+
+
+def _cached_views(folder, key, shape, jobs, read, n_jobs):
+    """The two views as memory-mapped uint8 files in ``folder``: reused when
+    ``cache.json`` there records the same ``key``, else written image by image."""
+    os.makedirs(folder, exist_ok=True)
+    index = os.path.join(folder, "cache.json")
+    paths = [os.path.join(folder, f"{name}.npy") for name in ("frontal", "lateral")]
+    if os.path.isfile(index) and all(os.path.isfile(p) for p in paths):
+        with open(index) as fh:
+            if json.load(fh) == key:
+                return [np.load(p, mmap_mode="r") for p in paths]
+        os.remove(index)  # another selection: rebuild
+    files = [np.lib.format.open_memmap(p, mode="w+", dtype=np.uint8, shape=shape) for p in paths]
+    for (i, v, _), img in zip(jobs, _decode(read, jobs, n_jobs)):
+        files[v][i, 0] = img
+    for f in files:
+        f.flush()
+    del files
+    with open(index, "w") as fh:  # written last: a half-built cache is never reused
+        json.dump(key, fh)
+    return [np.load(p, mmap_mode="r") for p in paths]
+
+
 def _image_path(root, subject, study, dicom):
     subject = str(int(subject))
     return os.path.join(root, "files", f"p{subject[:2]}", f"p{subject}", f"s{int(study)}", dicom)
@@ -74,6 +104,7 @@ def load_mimic_cxr(
     *,
     on_missing_file="raise",
     n_jobs=None,
+    cache=None,
 ):
     """Load MIMIC-CXR-JPG frontal / lateral image pairs per study (local files only).
 
@@ -115,13 +146,22 @@ def load_mimic_cxr(
         FileNotFoundError, or treat that view as missing.
     n_jobs : int or None, default=None
         Threads used to decode the images (None: 1).
+    cache : str or os.PathLike or None, default=None
+        A directory for resized images. The first call decodes and resizes every
+        image once into two uint8 ``.npy`` files there (written chunk by chunk, so the
+        data set never has to fit in memory) and returns them memory-mapped; later
+        calls with the same selection (studies, dicom ids, ``image_size``) read only the
+        files, not a single JPEG. The views are then uint8 pixels 0-255 (which the
+        estimators model as ``x / 255``, reading each batch from disk), with missing
+        views marked by ``X.mask`` instead of NaN rows.
 
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
         X : MultiView
             Two float32 views ``(n, 1, image_size, image_size)`` in [0, 1]: frontal,
-            lateral (all-NaN where missing).
+            lateral (all-NaN where missing); with ``cache``, two memory-mapped uint8
+            views of pixels 0-255 and a mask of the observed views.
         labels : ndarray of float, shape (n, n_labels)
             CheXpert labels: 1 positive, 0 negative, -1 uncertain, NaN blank (not
             mentioned, or the study is absent from the CheXpert table).
@@ -235,37 +275,48 @@ def load_mimic_cxr(
     resample = getattr(Image, "Resampling", Image).BILINEAR
 
     def read(path):
-        if not os.path.isfile(path):
-            return None
+        """One image as uint8 pixels ``(S, S)``."""
         try:
             with Image.open(path) as img:
                 img.draft("L", (image_size, image_size))
                 img = img.convert("L").resize((image_size, image_size), resample)
-                return np.asarray(img, dtype=np.float32) / 255.0
+                return np.asarray(img, dtype=np.uint8)
         except OSError as exc:
             raise ValueError(f"load_mimic_cxr: cannot read image {path!r}: {exc}") from exc
 
-    views = [np.full((len(study_ids), 1, image_size, image_size), np.nan, np.float32)]
-    views.append(views[0].copy())
-    paths = [path for _, _, path in jobs]
-    if n_jobs > 1:
-        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            images = list(pool.map(read, paths))
-    else:
-        images = [read(path) for path in paths]
-    for (i, v, _), img in zip(jobs, images):
-        if img is None:
-            dicoms[i, v] = None
-        else:
-            views[v][i, 0] = img
-    present = np.array([[d is not None for d in row] for row in dicoms]).reshape(-1, 2)
+    jobs = [job for job in jobs if os.path.isfile(job[2])]  # absent files: views missing
+    present = np.zeros(dicoms.shape, dtype=bool)
+    for i, v, _ in jobs:
+        present[i, v] = True
+    dicoms[~present] = None
     keep = present.any(axis=1)
     if not keep.any():
         raise ValueError(
             f"load_mimic_cxr: no image of the selected studies is on disk in {root!r}."
         )
-    views = [v[keep] for v in views]
-    study_ids, subject_ids, dicoms = study_ids[keep], subject_ids[keep], dicoms[keep]
+    row = np.cumsum(keep) - 1  # the kept studies' rows
+    jobs = [(int(row[i]), v, path) for i, v, path in jobs]
+    present, study_ids, subject_ids, dicoms = (
+        present[keep],
+        study_ids[keep],
+        subject_ids[keep],
+        dicoms[keep],
+    )
+    shape = (len(study_ids), 1, image_size, image_size)
+    if cache is None:
+        views = [np.full(shape, np.nan, np.float32) for _ in range(2)]
+        for (i, v, _), img in zip(jobs, _decode(read, jobs, n_jobs)):
+            views[v][i, 0] = img.astype(np.float32) / np.float32(255)
+        X = MultiView(views)
+    else:
+        key = {
+            "image_size": image_size,
+            "study_ids": study_ids.tolist(),
+            "dicom_ids": dicoms.tolist(),
+        }
+        X = MultiView(
+            _cached_views(os.fspath(cache), key, shape, jobs, read, n_jobs), mask=present
+        )
 
     chexpert = chexpert.drop_duplicates("study_id").set_index("study_id")
     label_frame = chexpert.reindex(study_ids)[label_names].apply(pd.to_numeric, errors="coerce")
@@ -285,7 +336,7 @@ def load_mimic_cxr(
     )
     frame[label_names] = label_values
     return Bunch(
-        X=MultiView(views),
+        X=X,
         labels=label_values,
         label_names=list(label_names),
         study_ids=study_ids,
