@@ -319,6 +319,7 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
                 perm = np.random.RandomState(seed).permutation(n)
                 train, valid = data.subset(perm[n_valid:]), data.subset(perm[:n_valid])
             self.net_.batch_size = self._effective_batch_size(len(train))
+            self.net_.module_.network_dtype = torch.bfloat16 if self.precision == "bf16" else None
             self.net_.partial_fit((train, valid), epochs=epochs)
         self._fit_prior_sampler(arrays, mask, seed)
         return self

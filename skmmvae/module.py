@@ -101,8 +101,7 @@ class MultimodalModule(nn.Module):
                     init_log_variance(encoder, out_dim, log_var)
         return encoders
 
-    @staticmethod
-    def encode_experts(encoders, views, family, mask=None):
+    def encode_experts(self, encoders, views, family, mask=None):
         """Per-view posterior parameters stacked as ``(M, B, D)``.
 
         Outside autograd (inference) and with ``mask``, the encoder of a view that no
@@ -114,7 +113,7 @@ class MultimodalModule(nn.Module):
         if mask is not None and not torch.is_grad_enabled() and mask.any():
             run = mask.any(0).tolist()
         params = {
-            m: family.from_raw(enc(x))
+            m: family.from_raw(self.network(enc, x))
             for m, (enc, x, r) in enumerate(zip(encoders, views, run))
             if r
         }
@@ -135,8 +134,20 @@ class MultimodalModule(nn.Module):
     def decoder_output(self, m, latent):
         """Decoder ``m`` applied to ``latent`` of shape ``(*S, B, d)``."""
         lead = latent.shape[:-1]
-        out = self.decoders[m](latent.reshape(-1, latent.shape[-1]))
+        out = self.network(self.decoders[m], latent.reshape(-1, latent.shape[-1]))
         return out.reshape(*lead, *out.shape[1:])
+
+    # ---- precision of the networks --------------------------------------------------
+    network_dtype = None  # torch.bfloat16: the layers of encoders and decoders autocast
+
+    def network(self, net, x):
+        """``net(x)`` with the layers in ``network_dtype`` (autocast) and the output in
+        float32, so that every probabilistic computation around it stays float32."""
+        if self.network_dtype is None:
+            return net(x)
+        with torch.autocast(x.device.type, dtype=self.network_dtype):
+            out = net(x)
+        return out.float()
 
     def log_likelihood(self, m, x, latent):
         """``log p(x_m | latent)`` of shape ``(*S, B)``."""

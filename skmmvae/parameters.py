@@ -148,6 +148,7 @@ COMMON_CONSTRAINTS = {
         NONE, Constraint("a list of skorch callbacks", lambda v: isinstance(v, (list, tuple)))
     ),
     "device": Constraint("'auto' or a torch device ('cpu', 'cuda', 'cuda:1', ...)", _device),
+    "precision": options("32", "bf16"),
     "warm_start": BOOLEAN,
     "random_state": Constraint(
         "None, an integer in [0, 2**32) or a numpy RandomState", _random_state
@@ -199,6 +200,7 @@ NOT_IN_NET = frozenset(
         "max_epochs",
         "validation_fraction",
         "device",
+        "precision",
     )
 )
 
@@ -283,6 +285,11 @@ COMMON_DOC = """
         ``GradientNormClipping``, ``ProgressBar``.
     device : {"auto", "cpu", "cuda", ...}, default="auto"
         "auto" uses CUDA when available.
+    precision : {"32", "bf16"}, default="32"
+        Arithmetic of the networks' layers: float32, or bfloat16 autocast (CUDA, and
+        CPUs with bfloat16 units) for the encoders' and decoders' layers. The
+        probabilistic math (posteriors, products and mixtures of experts, KLs,
+        log-sum-exps, likelihoods) stays float32 either way.
     warm_start : bool, default=False
         Continue training the fitted model in ``fit`` instead of starting afresh.
         Parameters changed with ``set_params`` since the last fit (``lr``, ``beta``,

@@ -367,6 +367,7 @@ class IDMVAE(MMVAEPlus):
         tol=1e-4,
         callbacks=None,
         device="auto",
+        precision="32",
         warm_start=False,
         random_state=None,
         verbose=0,

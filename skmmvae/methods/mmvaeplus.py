@@ -216,6 +216,7 @@ class MMVAEPlus(MultimodalVAE):
         tol=1e-4,
         callbacks=None,
         device="auto",
+        precision="32",
         warm_start=False,
         random_state=None,
         verbose=0,

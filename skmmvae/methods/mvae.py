@@ -178,6 +178,7 @@ class MVAE(MultimodalVAE):
         tol=1e-4,
         callbacks=None,
         device="auto",
+        precision="32",
         warm_start=False,
         random_state=None,
         verbose=0,
