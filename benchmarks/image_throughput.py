@@ -3,10 +3,13 @@
 MMVAE+ and IDMVAE (the demo's networks: 3 views of 3 x 32 x 32, ``arch="resnet"`` with
 16 channels, dense width 128, latents 16 + 16, batch 128) trained for ``--epochs``
 epochs on ``--n-train`` tuples, with the convolution weights in the default (NCHW)
-layout and in channels-last layout (``skmmvae.training.CHANNELS_LAST``). Samples per
-second are the median over epochs after the first.
+layout and in channels-last layout (``skmmvae.training.CHANNELS_LAST``), or, with
+``--compare precision``, in float32 and with ``precision="bf16"`` (channels-last).
+Samples per second are the median over epochs after the first.
 
     python benchmarks/image_throughput.py --out benchmarks/results/image_throughput.md
+    python benchmarks/image_throughput.py --compare precision \
+        --out benchmarks/results/image_throughput_bf16.md
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ def main(argv=None):
     parser.add_argument("--n-train", type=int, default=1500)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--compare", choices=["layout", "precision"], default="layout")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -62,10 +66,14 @@ def main(argv=None):
         ("IDMVAE", IDMVAE, {"lambda1": 80.0, "lambda2": 5.0}),
     ):
         speed = {}
-        for layout in (False, True):
-            training.CHANNELS_LAST = layout
-            speed[layout] = samples_per_second(cls, X, args.epochs, **params)
-            print(name, "channels_last" if layout else "nchw", round(speed[layout]), flush=True)
+        for variant in (False, True):
+            if args.compare == "layout":
+                training.CHANNELS_LAST = variant
+                extra = {}
+            else:
+                extra = {"precision": "bf16" if variant else "32"}
+            speed[variant] = samples_per_second(cls, X, args.epochs, **params, **extra)
+            print(name, args.compare, variant, round(speed[variant]), flush=True)
         rows.append(
             f"| {name} | {speed[False]:.0f} | {speed[True]:.0f} | "
             f"{speed[True] / speed[False]:.2f} |"
@@ -81,7 +89,9 @@ def main(argv=None):
             f"over all but the first), {args.threads} torch thread(s), seed 0.",
             machine(),
             "",
-            "| method | NCHW | channels-last | speed-up |",
+            "| method | NCHW | channels-last | speed-up |"
+            if args.compare == "layout"
+            else "| method | float32 | bf16 | speed-up |",
             "|---|---:|---:|---:|",
             *rows,
             "",

@@ -286,9 +286,10 @@ COMMON_DOC = """
     device : {"auto", "cpu", "cuda", ...}, default="auto"
         "auto" uses CUDA when available.
     precision : {"32", "bf16"}, default="32"
-        Arithmetic of the networks' layers: float32, or bfloat16 autocast (CUDA, and
-        CPUs with bfloat16 units) for the encoders' and decoders' layers. The
-        probabilistic math (posteriors, products and mixtures of experts, KLs,
+        Arithmetic of the encoders' and decoders' layers: float32, or bfloat16
+        autocast, meant for GPUs and CPUs with AMX (on a CPU without AMX it measured
+        0.73-0.82x the float32 speed: benchmarks/results/image_throughput_bf16.md).
+        The probabilistic math (posteriors, products and mixtures of experts, KLs,
         log-sum-exps, likelihoods) stays float32 either way.
     warm_start : bool, default=False
         Continue training the fitted model in ``fit`` instead of starting afresh.
