@@ -46,32 +46,56 @@ from ..posteriors import Diagonal, Encoding, Product
 __all__ = ["DMVAE"]
 
 
-class TCDiscriminator(nn.Module):
-    """Discriminator of (s, c) pairs: separate branches, then a joint MLP, 2 logits."""
+class StackedLinear(nn.Module):
+    """``M`` independent linear layers applied at once: input ``(M, B, i)``, output
+    ``(M, B, o)``, one batched matrix product (each layer initialised as ``nn.Linear``)."""
 
-    def __init__(self, s_dim, c_dim, hidden):
+    def __init__(self, n, in_features, out_features):
         super().__init__()
+        layers = [nn.Linear(in_features, out_features) for _ in range(n)]
+        self.weight = nn.Parameter(torch.stack([layer.weight.detach() for layer in layers]))
+        self.bias = nn.Parameter(torch.stack([layer.bias.detach() for layer in layers]))
 
-        def branch(d):
-            return nn.Sequential(
-                nn.Linear(d, hidden),
-                nn.LeakyReLU(0.2),
-                nn.Linear(hidden, hidden),
-                nn.LeakyReLU(0.2),
-            )
+    def forward(self, x):
+        return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight.transpose(1, 2))
 
-        self.s_branch, self.c_branch = branch(s_dim), branch(c_dim)
-        self.joint = nn.Sequential(
-            nn.Linear(2 * hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 2)
+
+class TCDiscriminators(nn.Module):
+    """One discriminator of (s, c) pairs per view (branches of two layers for ``s`` and
+    ``c``, then a joint MLP with 2 logits), all evaluated in one pass: each layer's
+    weights for the ``M`` views are stacked (:class:`StackedLinear`), so the
+    discriminators of every view cost one batched matrix product per layer instead of
+    ``M`` small ones. ``forward(s, c)``: ``(M, B, Ds)``, ``(M, B, Dc)`` -> logits
+    ``(M, B, 2)``."""
+
+    def __init__(self, n_views, s_dim, c_dim, hidden):
+        super().__init__()
+        self.s1, self.s2 = (
+            StackedLinear(n_views, s_dim, hidden),
+            StackedLinear(n_views, hidden, hidden),
+        )
+        self.c1, self.c2 = (
+            StackedLinear(n_views, c_dim, hidden),
+            StackedLinear(n_views, hidden, hidden),
+        )
+        self.j1, self.j2 = (
+            StackedLinear(n_views, 2 * hidden, hidden),
+            StackedLinear(n_views, hidden, 2),
         )
 
     def forward(self, s, c):
-        return self.joint(torch.cat([self.s_branch(s), self.c_branch(c)], dim=-1))
+        def act(x):
+            return F.leaky_relu(x, 0.2)
+
+        hs = act(self.s2(act(self.s1(s))))
+        hc = act(self.c2(act(self.c1(c))))
+        return self.j2(act(self.j1(torch.cat([hs, hc], dim=-1))))
 
 
 def tc_estimate(logits):
-    """Density-ratio estimate of TC per sample: log D(joint) - log D(product) = l0 - l1."""
-    return logits[:, 0] - logits[:, 1]
+    """Density-ratio estimate of TC per sample: log D(joint) - log D(product) = l0 - l1
+    (``logits`` of shape ``(..., 2)``)."""
+    return logits[..., 0] - logits[..., 1]
 
 
 def discriminator_loss(logits_joint, logits_perm):
@@ -113,8 +137,8 @@ class DMVAEModule(MultimodalModule):
         self.n_private = n_private
         self.shared_encoders = self.build_encoders(n_shared, role="shared")
         self.private_encoders = self.build_encoders(n_private, role="private")
-        self.discriminators = nn.ModuleList(
-            TCDiscriminator(n_private, n_shared, discriminator_hidden) for _ in specs
+        self.discriminators = TCDiscriminators(
+            len(specs), n_private, n_shared, discriminator_hidden
         )
         self.register_buffer("beta", torch.as_tensor(beta, dtype=torch.float32))  # per view
         self.delta = [float(d) for d in delta]  # per view
@@ -209,38 +233,41 @@ class DMVAEModule(MultimodalModule):
                 c, s_tc = c_mu, enc.private.loc
             else:  # draws of the contexts and the private codes (the paper)
                 c, s_tc = Normal.rsample(c_mu, c_lv), s
-            tc = torch.zeros_like(rec)
-            pairs = []
-            for m, disc in enumerate(self.discriminators):
-                if not self.delta[m]:
-                    continue
-                est = tc_estimate(disc(s_tc[m], c[m]))
-                tc = tc + self.delta[m] * torch.where(observed[m], est, 0.0)
-                pairs.append((m, s_tc[m].detach(), c[m].detach(), observed[m]))
+            logits = self.discriminators(s_tc, c)  # (M, B, 2): every view's at once
+            delta = torch.as_tensor(self.delta, dtype=rec.dtype, device=rec.device)
+            tc = (delta[:, None] * torch.where(observed, tc_estimate(logits), 0.0)).sum(0)
             loss = loss + tc
             out["tc"] = tc.detach()
-            self._pairs = pairs if self.training else None
+            self._pairs = (s_tc.detach(), c.detach(), observed) if self.training else None
             self._pair_uses = 0
         return {"loss": loss, **out}
 
     def auxiliary_loss(self):
         """Discriminator loss on the pairs of the last training forward (detached),
-        each view's private codes permuted over the batch afresh."""
-        total = 0.0
-        for m, s, c, observed in self._pairs or []:
-            rows = observed.nonzero().squeeze(-1)
-            if len(rows) < 2:
-                continue
-            s, c = s[rows], c[rows]
-            perm = torch.randperm(len(rows), device=s.device)
-            disc = self.discriminators[m]
-            total = total + discriminator_loss(disc(s, c), disc(s[perm], c)).mean()
+        each view's private codes permuted over its observed rows afresh; the mean
+        over a view's observed rows, summed over the views with ``delta_m > 0``."""
+        if self._pairs is None:
+            return torch.zeros((), device=self.beta.device, requires_grad=True)
+        s, c, observed = self._pairs
+        n_views, n = observed.shape
+        perm = torch.arange(n, device=s.device).repeat(n_views, 1)  # (M, B)
+        active = torch.zeros(n_views, dtype=torch.bool, device=s.device)
+        for m in range(n_views):
+            rows = observed[m].nonzero().squeeze(-1)
+            if self.delta[m] and len(rows) >= 2:
+                perm[m, rows] = rows[torch.randperm(len(rows), device=s.device)]
+                active[m] = True
         self._pair_uses += 1
         if self._pair_uses >= self.auxiliary_steps:
             self._pairs = None  # used up: nothing of the batch stays in the fitted model
-        if not torch.is_tensor(total):  # no view with two observed rows in this batch
-            total = torch.zeros((), device=self.beta.device, requires_grad=True)
-        return total
+        if not active.any():  # no view with two observed rows in this batch
+            return torch.zeros((), device=s.device, requires_grad=True)
+        s_perm = torch.gather(s, 1, perm.unsqueeze(-1).expand_as(s))
+        logits = self.discriminators(torch.cat([s, s_perm], 1), torch.cat([c, c], 1))
+        per_pair = discriminator_loss(logits[:, :n].reshape(-1, 2), logits[:, n:].reshape(-1, 2))
+        weight = (observed & active[:, None]).to(per_pair.dtype)  # (M, B)
+        per_view = (per_pair.reshape(n_views, n) * weight).sum(1) / weight.sum(1).clamp_min(1)
+        return per_view.sum()
 
     def elbo(self, views, mask):
         """The modality-specific ELBOs with the full product mean as context (Eq. 1)."""

@@ -8,7 +8,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 from skmmvae import DMVAE, MultiView, make_shared_private
-from skmmvae.methods.dmvae import TCDiscriminator, discriminator_loss, tc_estimate
+from skmmvae.methods.dmvae import TCDiscriminators, discriminator_loss, tc_estimate
 
 from ..conftest import FAST, build_module, random_views
 
@@ -26,8 +26,12 @@ def test_tc_estimate_and_discriminator_loss_match_direct_formulas():
 
 def test_discriminator_separates_dependent_from_independent_pairs():
     torch.manual_seed(0)
-    disc = TCDiscriminator(2, 2, 32)
-    opt = torch.optim.Adam(disc.parameters(), lr=1e-3, betas=(0.5, 0.9))
+    one = TCDiscriminators(1, 2, 2, 32)
+
+    def disc(s, c):
+        return one(s[None], c[None])[0]
+
+    opt = torch.optim.Adam(one.parameters(), lr=1e-3, betas=(0.5, 0.9))
     for _ in range(400):
         c = torch.randn(256, 2)
         s = c + 0.1 * torch.randn(256, 2)  # strongly dependent
@@ -164,3 +168,48 @@ def test_dmvae_keeps_no_batch_data_after_fit():
     X, _, _ = make_shared_private(n_samples=40, n_views=2, n_features=4, random_state=0)
     est = DMVAE(n_shared=2, n_private=2, discriminator_hidden=8, discriminator_steps=3, **FAST)
     assert est.fit(X).net_.module_._pairs is None
+
+
+def _one_view_discriminator(disc, m, s, c):
+    """View ``m``'s discriminator written out as plain layers from the stacked weights."""
+
+    def layer(name, x):
+        stacked = getattr(disc, name)
+        return torch.nn.functional.linear(x, stacked.weight[m], stacked.bias[m])
+
+    act = torch.nn.LeakyReLU(0.2)
+    hs = act(layer("s2", act(layer("s1", s))))
+    hc = act(layer("c2", act(layer("c1", c))))
+    return layer("j2", act(layer("j1", torch.cat([hs, hc], -1))))
+
+
+def test_batched_discriminators_equal_one_discriminator_per_view():
+    """The stacked discriminators give every view's logits and the auxiliary loss of
+    the per-view formulation: the mean over a view's observed rows of the loss of
+    (s, c) against (s permuted over those rows, c), summed over views with delta > 0."""
+    est = DMVAE(n_shared=3, n_private=2, delta=[1.0, 0.0, 2.0], discriminator_hidden=16)
+    module, _ = build_module(est, random_views(12))
+    torch.manual_seed(0)
+    s, c = torch.randn(3, 12, 2), torch.randn(3, 12, 3)
+    observed = torch.rand(3, 12) > 0.3
+    with torch.no_grad():
+        logits = module.discriminators(s, c)
+        for m in range(3):
+            torch.testing.assert_close(
+                logits[m], _one_view_discriminator(module.discriminators, m, s[m], c[m])
+            )
+        module._pairs, module._pair_uses = (s, c, observed), 0
+        torch.manual_seed(1)
+        got = module.auxiliary_loss()
+        torch.manual_seed(1)
+        want = 0.0
+        for m in range(3):  # the permutations drawn in the same order
+            rows = observed[m].nonzero().squeeze(-1)
+            if not module.delta[m] or len(rows) < 2:
+                continue
+            perm = rows[torch.randperm(len(rows))]
+            disc = module.discriminators
+            joint = _one_view_discriminator(disc, m, s[m, rows], c[m, rows])
+            permuted = _one_view_discriminator(disc, m, s[m, perm], c[m, rows])
+            want = want + discriminator_loss(joint, permuted).mean()
+    torch.testing.assert_close(got, want)
