@@ -372,6 +372,21 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
         """Fit, then return ``transform(X)``."""
         return self.fit(X, y, **fit_params).transform(X)
 
+    def __setstate__(self, state):
+        """Unpickling: a model fitted on a device this machine lacks (CUDA) runs on the
+        device its net was loaded to (the CPU; skorch maps the tensors)."""
+        super().__setstate__(state)
+        net = self.__dict__.get("net_")
+        fitted_on = self.__dict__.get("device_")
+        if net is not None and fitted_on is not None and str(net.device) != str(fitted_on):
+            warnings.warn(
+                f"{type(self).__name__} was fitted on {fitted_on!r}, which this machine "
+                f"lacks; it runs on {str(net.device)!r}.",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.device_ = str(net.device)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]

@@ -76,3 +76,18 @@ def test_a_fitted_estimator_travels_between_processes_without_device_state(clien
     assert fitted.device_ == "cpu"
     again = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(again.transform(X), fitted.transform(X))
+
+
+def test_a_model_fitted_on_cuda_loads_on_a_machine_without_it(monkeypatch):
+    """Unpickled where CUDA is missing, a CUDA-fitted model (its device recorded as
+    'cuda') runs on the CPU, with a warning, and gives the same latents."""
+    X, _, _ = make_shared_private(n_samples=60, n_views=2, n_features=5, random_state=0)
+    est = IDMVAE(n_shared=2, n_private=2, max_epochs=1, hidden_layer_sizes=(8,), random_state=0)
+    want = est.fit(X).transform(X)
+    est.device_ = est.net_.device = "cuda"  # what a fit on a GPU records
+    blob = pickle.dumps(est)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="fitted on 'cuda'"):
+        again = pickle.loads(blob)
+    assert again.device_ == "cpu"
+    np.testing.assert_array_equal(again.transform(X), want)
