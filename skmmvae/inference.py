@@ -76,7 +76,7 @@ def _output_container(est, Z, names, X):
 
 
 class InferenceMixin:
-    """Inference, conditional generation and scoring of a fitted estimator."""
+    """Representations, imputation and scores of a fitted estimator."""
 
     # ---- batching and conditioning ---------------------------------------------------
     def _batched(self, arrays, mask, fn, seed=None):
@@ -100,7 +100,9 @@ class InferenceMixin:
 
     @staticmethod
     def _out_dtype(arrays):
-        return np.float32 if all(a.dtype == np.float32 for a in arrays) else np.float64
+        """float32 latents for float32 (and 8-bit pixel) views, float64 otherwise."""
+        narrow = all(a.dtype in (np.float32, np.uint8) for a in arrays)
+        return np.float32 if narrow else np.float64
 
     def _conditioned(self, mask, cond_views):
         """``mask`` restricted to ``cond_views`` (None: unchanged); every sample must
