@@ -122,13 +122,19 @@ class ViewData:
             idx = torch.sort(idx).values
             rows = idx.cpu().numpy()
         views = [
-            torch.from_numpy(np.ascontiguousarray(a[rows])).to(self.device, non_blocking=True)
-            if isinstance(a, np.memmap)
-            else a.index_select(0, idx)
+            self._from_host(a[rows]) if isinstance(a, np.memmap) else a.index_select(0, idx)
             for a in self.arrays
         ]
         views = [_pixels(v) if v.dtype == torch.uint8 else v for v in views]
         return ViewBatch(views, self.mask.index_select(0, idx))
+
+    def _from_host(self, rows):
+        """Rows read from a memory map, on the device: through pinned (page-locked)
+        memory for CUDA, so that the copy runs asynchronously."""
+        batch = torch.from_numpy(np.ascontiguousarray(rows))
+        if self.device.type == "cuda":
+            batch = batch.pin_memory()
+        return batch.to(self.device, non_blocking=True)
 
     def subset(self, idx):
         """The rows ``idx`` (numpy indices) as a ViewData that shares the arrays."""

@@ -68,3 +68,25 @@ def test_bf16_runs_the_layers_in_bfloat16_and_the_math_in_float32():
     assert low.score(X) == pytest.approx(full.score(X), rel=0.02)
     with pytest.raises(ValueError, match="^precision must be one of"):
         MMVAEPlus(precision="16", **kw).fit(X)
+
+
+@pytest.mark.gpu
+def test_memory_mapped_pixels_reach_cuda_as_float32(tmp_path):
+    """Rows of a uint8 memory map cross to the GPU through pinned memory, in file
+    order, and arrive as float32 x / 255."""
+    pixels = np.random.RandomState(0).randint(0, 256, (40, 1, 16, 16)).astype(np.uint8)
+    np.save(tmp_path / "p.npy", pixels)
+    data = ViewData([np.load(tmp_path / "p.npy", mmap_mode="r")], np.ones((40, 1), bool), "cuda")
+    batch = data.take(torch.tensor([5, 1, 30], device="cuda"))
+    assert batch.views[0].device.type == "cuda" and batch.views[0].dtype == torch.float32
+    want = pixels[[1, 5, 30]] / np.float32(255)
+    np.testing.assert_array_equal(batch.views[0].cpu().numpy(), want)
+
+
+@pytest.mark.gpu
+def test_bf16_fit_on_cuda_stays_finite():
+    X, _, _ = make_shared_private(n_samples=200, n_views=3, n_features=8, random_state=0)
+    est = MMVAEPlus(n_shared=4, n_private=2, max_epochs=3, precision="bf16", device="cuda")
+    est.fit(X)
+    assert all(np.isfinite(row["train_loss"]) for row in est.history_)
+    assert np.isfinite(est.transform(X)).all()
