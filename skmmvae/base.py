@@ -319,10 +319,20 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
                 perm = np.random.RandomState(seed).permutation(n)
                 train, valid = data.subset(perm[n_valid:]), data.subset(perm[:n_valid])
             self.net_.batch_size = self._effective_batch_size(len(train))
-            self.net_.module_.network_dtype = torch.bfloat16 if self.precision == "bf16" else None
+            self._set_precision()
             self.net_.partial_fit((train, valid), epochs=epochs)
         self._fit_prior_sampler(arrays, mask, seed)
         return self
+
+    def _set_precision(self):
+        """The networks' dtype on the module, and the loss scaler of float16 training
+        on the net (kept across warm starts while the precision stays "16-mixed")."""
+        dtypes = {"32": None, "bf16": torch.bfloat16, "16-mixed": torch.float16}
+        self.net_.module_.network_dtype = dtypes[self.precision]
+        if self.precision != "16-mixed":
+            self.net_.grad_scaler = None
+        elif self.net_.grad_scaler is None:
+            self.net_.grad_scaler = torch.amp.GradScaler(torch.device(self.device_).type)
 
     def _fit_prior_sampler(self, arrays, mask, seed):
         if self.prior_sampler != "gmm":

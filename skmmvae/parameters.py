@@ -148,7 +148,7 @@ COMMON_CONSTRAINTS = {
         NONE, Constraint("a list of skorch callbacks", lambda v: isinstance(v, (list, tuple)))
     ),
     "device": Constraint("'auto' or a torch device ('cpu', 'cuda', 'cuda:1', ...)", _device),
-    "precision": options("32", "bf16"),
+    "precision": options("32", "bf16", "16-mixed"),
     "warm_start": BOOLEAN,
     "random_state": Constraint(
         "None, an integer in [0, 2**32) or a numpy RandomState", _random_state
@@ -285,12 +285,15 @@ COMMON_DOC = """
         ``GradientNormClipping``, ``ProgressBar``.
     device : {"auto", "cpu", "cuda", ...}, default="auto"
         "auto" uses CUDA when available.
-    precision : {"32", "bf16"}, default="32"
-        Arithmetic of the encoders' and decoders' layers: float32, or bfloat16
-        autocast, meant for GPUs and CPUs with AMX (on a CPU without AMX it measured
-        0.73-0.82x the float32 speed: benchmarks/results/image_throughput_bf16.md).
-        The probabilistic math (posteriors, products and mixtures of experts, KLs,
-        log-sum-exps, likelihoods) stays float32 either way.
+    precision : {"32", "bf16", "16-mixed"}, default="32"
+        Arithmetic of the encoders' and decoders' layers: float32; bfloat16 autocast,
+        meant for GPUs and CPUs with AMX (on a CPU without AMX it measured 0.73-0.82x
+        the float32 speed: benchmarks/results/image_throughput_bf16.md); or float16
+        autocast with a gradient scaler (the loss scaled before backward, the
+        gradients unscaled before clipping callbacks and the step, steps with
+        overflowing gradients skipped), meant for GPUs. The probabilistic math
+        (posteriors, products and mixtures of experts, KLs, log-sum-exps,
+        likelihoods) stays float32 whatever the precision.
     warm_start : bool, default=False
         Continue training the fitted model in ``fit`` instead of starting afresh.
         Parameters changed with ``set_params`` since the last fit (``lr``, ``beta``,

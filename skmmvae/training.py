@@ -317,13 +317,21 @@ class MultimodalNet(NeuralNet):
         self._check_final_loss(X[0])
         return self
 
+    # float16 layers (precision="16-mixed"): the loss is scaled before backward so
+    # that small gradients do not flush to zero, and unscaled before the callbacks
+    # (gradient clipping) and the step; set by the estimator, None otherwise
+    grad_scaler = None
+
     def train_step(self, batch, **fit_params):
         accumulator = self.get_train_step_accumulator()
+        scaler = self.grad_scaler
 
         def step_fn():
             self.optimizer_.zero_grad()
             step = self.train_step_single(batch, **fit_params)
             accumulator.store_step(step)
+            if scaler is not None:
+                scaler.unscale_(self.optimizer_)
             self.notify(
                 "on_grad_computed",
                 named_parameters=TeeGenerator(self.get_all_learnable_params()),
@@ -331,7 +339,12 @@ class MultimodalNet(NeuralNet):
             )
             return step["loss"]
 
-        self.optimizer_.step(step_fn)
+        if scaler is None:
+            self.optimizer_.step(step_fn)
+        else:  # the scaler skips the step when the scaled gradients overflowed
+            step_fn()
+            scaler.step(self.optimizer_)
+            scaler.update()
         aux = getattr(self, "optimizer_aux_", None)
         if aux is not None:
             for _ in range(self.module_.auxiliary_steps):
@@ -375,7 +388,7 @@ class MultimodalNet(NeuralNet):
         module = self.module_
         module.set_progress(self._progress)
         loss = self._evaluate_parts(batch, training=True)
-        loss.backward()
+        (loss if self.grad_scaler is None else self.grad_scaler.scale(loss)).backward()
         self._progress += self._progress_step
         return {"loss": loss, "y_pred": None}
 

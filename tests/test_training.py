@@ -90,3 +90,36 @@ def test_bf16_fit_on_cuda_stays_finite():
     est.fit(X)
     assert all(np.isfinite(row["train_loss"]) for row in est.history_)
     assert np.isfinite(est.transform(X)).all()
+
+
+def test_float16_training_scales_the_loss_and_shows_callbacks_true_gradients():
+    """precision="16-mixed": the layers run in float16 with a gradient scaler; the
+    callbacks (e.g. gradient clipping) see the unscaled gradients, of the size float32
+    training has, and the fit stays close to the float32 one."""
+    from skorch.callbacks import Callback
+
+    class GradNorms(Callback):
+        def initialize(self):
+            self.norms = []
+            return self
+
+        def on_grad_computed(self, net, named_parameters, **kwargs):
+            grads = [p.grad.norm() for _, p in named_parameters if p.grad is not None]
+            self.norms.append(float(torch.stack(grads).norm()))
+
+    X, _, _ = make_shared_private(n_samples=200, n_views=3, n_features=8, random_state=0)
+    kw = dict(n_shared=4, n_private=2, max_epochs=3, hidden_layer_sizes=(32,), random_state=0)
+    half = MMVAEPlus(precision="16-mixed", callbacks=[GradNorms()], **kw).fit(X)
+    full = MMVAEPlus(callbacks=[GradNorms()], **kw).fit(X)
+    assert half.net_.module_.network_dtype == torch.float16
+    assert half.net_.grad_scaler.get_scale() > 1000  # the loss was scaled up
+
+    def norms(est):
+        return np.array(next(c for _, c in est.net_.callbacks_ if isinstance(c, GradNorms)).norms)
+
+    n_half, n_full = norms(half), norms(full)
+    assert len(n_half) == len(n_full) > 0
+    np.testing.assert_allclose(n_half, n_full, rtol=0.05)  # unscaled before callbacks
+    assert np.abs(half.transform(X) - full.transform(X)).max() < 0.05
+    half.set_params(precision="32", warm_start=True).fit(X)  # back to float32
+    assert half.net_.grad_scaler is None and half.net_.module_.network_dtype is None
