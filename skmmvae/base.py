@@ -31,6 +31,7 @@ from .parameters import (
     MISSING,
     NOT_IN_NET,
     OPTIMIZERS,
+    PRECISIONS,
     SMALL_DATA_ROWS,
     per_view_values,
     same_param,
@@ -327,8 +328,7 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
     def _set_precision(self):
         """The networks' dtype on the module, and the loss scaler of float16 training
         on the net (kept across warm starts while the precision stays "16-mixed")."""
-        dtypes = {"32": None, "bf16": torch.bfloat16, "16-mixed": torch.float16}
-        self.net_.module_.network_dtype = dtypes[self.precision]
+        self.net_.module_.network_dtype = PRECISIONS[self.precision]
         if self.precision != "16-mixed":
             self.net_.grad_scaler = None
         elif self.net_.grad_scaler is None:

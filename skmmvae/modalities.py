@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .views import CHUNK_ROWS
+
 __all__ = ["Modality", "ViewSpec", "LIKELIHOODS", "resolve_modalities"]
 
 LIKELIHOODS = ("gaussian", "laplace", "bernoulli", "categorical", "poisson")
@@ -278,23 +280,18 @@ class Modality:
 
 
 PIXEL_SCALE = 255.0  # uint8 image views: the networks see x / 255 in [0, 1]
-_CHUNK_ROWS = 4096
 
 
 def _observed_range(X, observed):
     """Minimum and maximum of the observed rows of ``X`` (None, None without any),
-    read in chunks of rows so that a memory-mapped view is never loaded whole; NaN
-    (missing) rows are left out."""
+    read in chunks of rows so that a memory-mapped view is never loaded whole (the
+    validation's mask already leaves out the NaN rows of missing views)."""
     lo = hi = None
-    for start in range(0, len(X), _CHUNK_ROWS):
-        rows = observed[start : start + _CHUNK_ROWS]
+    for start in range(0, len(X), CHUNK_ROWS):
+        rows = observed[start : start + CHUNK_ROWS]
         if not rows.any():
             continue
-        block = np.asarray(X[start : start + _CHUNK_ROWS][rows])
-        if block.dtype.kind == "f":
-            block = block[~np.isnan(block).any(axis=tuple(range(1, block.ndim)))]
-        if block.size == 0:
-            continue
+        block = np.asarray(X[start : start + CHUNK_ROWS][rows])
         b_lo, b_hi = float(block.min()), float(block.max())
         lo = b_lo if lo is None else min(lo, b_lo)
         hi = b_hi if hi is None else max(hi, b_hi)

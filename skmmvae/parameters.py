@@ -119,6 +119,9 @@ def _random_state(v):
     return isinstance(v, numbers.Integral) and not isinstance(v, bool) and 0 <= v < 2**32
 
 
+# precision -> dtype of the networks' layers (None: float32, no autocast)
+PRECISIONS = {"32": None, "bf16": torch.bfloat16, "16-mixed": torch.float16}
+
 COMMON_CONSTRAINTS = {
     "modalities": at_fit("'auto', a likelihood name, a Modality, or one per view"),
     "views": at_fit("None, view sizes or column lists"),
@@ -148,7 +151,7 @@ COMMON_CONSTRAINTS = {
         NONE, Constraint("a list of skorch callbacks", lambda v: isinstance(v, (list, tuple)))
     ),
     "device": Constraint("'auto' or a torch device ('cpu', 'cuda', 'cuda:1', ...)", _device),
-    "precision": options("32", "bf16", "16-mixed"),
+    "precision": options(*PRECISIONS),
     "warm_start": BOOLEAN,
     "random_state": Constraint(
         "None, an integer in [0, 2**32) or a numpy RandomState", _random_state

@@ -355,7 +355,7 @@ def check_views(X, views=None):
     return _validate_arrays(arrays, mask)
 
 
-_CHUNK_ROWS = 4096
+CHUNK_ROWS = 4096  # rows per chunk when a (memory-mapped) view is scanned
 
 
 def _nan_rows(v):
@@ -363,8 +363,8 @@ def _nan_rows(v):
     rows, so a memory-mapped view is never copied whole."""
     n = len(v)
     any_nan, all_nan = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    for start in range(0, n, _CHUNK_ROWS):
-        block = np.asarray(v[start : start + _CHUNK_ROWS])
+    for start in range(0, n, CHUNK_ROWS):
+        block = np.asarray(v[start : start + CHUNK_ROWS])
         isnan = np.isnan(block).reshape(len(block), -1)
         any_nan[start : start + len(isnan)] = isnan.any(axis=1)
         all_nan[start : start + len(isnan)] = isnan.all(axis=1)

@@ -7,28 +7,10 @@ import torch
 
 from skmmvae import IDMVAE, MMVM, MVAE, MMVAEPlus, MultiView, make_shared_private, methods
 
-from .conftest import FAST, build
+from .conftest import FAST
 
 METHODS = methods.estimators()
 PRIVATE = methods.estimators(private_latents=True)
-
-
-@pytest.fixture(scope="module")
-def data():
-    X, y, _ = make_shared_private(n_samples=96, n_views=3, n_features=6, random_state=0)
-    return X, y
-
-
-@pytest.fixture(scope="module")
-def fitted(data):
-    cache = {}
-
-    def get(cls):
-        if cls not in cache:
-            cache[cls] = build(cls, **FAST).fit(data[0])
-        return cache[cls]
-
-    return get
 
 
 def _without(X, views):
@@ -60,7 +42,7 @@ def test_cond_views_equal_masking_the_other_views_by_hand(cls, fitted, data):
 def test_generate_ignores_the_views_not_conditioned_on(cls, fitted, data, rng):
     """Views outside ``cond_views`` may hold anything: the generation is the same."""
     est, X = fitted(cls), data[0]
-    noisy = MultiView([X.views[0], rng.randn(96, 6) * 10, rng.randn(96, 6) * 10])
+    noisy = MultiView([X.views[0], rng.randn(len(X), 6) * 10, rng.randn(len(X), 6) * 10])
     for mode in ("mean", "sample"):
         kw = dict(cond_views=[0], gen_views=[1, 2], latent_mode=mode, random_state=3)
         a, b = est.generate(X, **kw), est.generate(noisy, **kw)
@@ -88,7 +70,7 @@ def test_private_latents_from_other_samples(cls, fitted, data):
     """``private=P`` decodes X's shared latent with P's private latents: equal to
     decoding the two representations side by side, and to ``"posterior"`` when P is X."""
     est, X = fitted(cls), data[0]
-    perm = np.random.RandomState(0).permutation(96)
+    perm = np.random.RandomState(0).permutation(len(X))
     P = X[perm]
     got = est.generate(X, cond_views=[0], gen_views=1, private=P)
     z = est.transform(X, latents="shared", cond_views=[0])
@@ -114,7 +96,7 @@ def test_unconditional_generation_has_the_views_shapes(cls, fitted, data):
 
 def test_generate_bad_inputs(fitted, data):
     est, X = fitted(MMVAEPlus), data[0]
-    partial = MultiView(X.views, mask=np.repeat([[True, False, True]], 96, axis=0))
+    partial = MultiView(X.views, mask=np.repeat([[True, False, True]], len(X), axis=0))
     with pytest.raises(ValueError, match="observe none of cond_views"):
         est.generate(partial, cond_views=[1])
     with pytest.raises(ValueError, match="miss the generated views"):
@@ -132,7 +114,7 @@ def test_generate_bad_inputs(fitted, data):
     with pytest.raises(ValueError, match="observe none of cond_views"):
         est.transform(partial, cond_views=1)
     assert isinstance(est.generate(X, cond_views=[0], gen_views=[2]), list)
-    assert est.generate(X, cond_views=[0], gen_views=2).shape == (96, 6)
+    assert est.generate(X, cond_views=[0], gen_views=2).shape == (len(X), 6)
 
 
 def test_private_blocks_names_and_missing_views():

@@ -26,6 +26,7 @@ from .mvae import MVAE
 from .private_shared import PrivateSharedVAE
 
 _REGISTRY = [MVAE, MMVAE, MoPoE, MMVAEPlus, IDMVAE, PrivateSharedVAE, DMVAE, MMVM]
+_BUILTIN = tuple(_REGISTRY)  # what unregister() keeps
 
 __all__ = [cls.__name__ for cls in _REGISTRY]  # noqa: PLE0605 - derived from the registry
 
@@ -82,6 +83,3 @@ def unregister(cls):
     _REGISTRY.remove(cls)
     __all__.remove(cls.__name__)
     globals().pop(cls.__name__, None)
-
-
-_BUILTIN = tuple(_REGISTRY)

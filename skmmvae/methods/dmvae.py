@@ -141,7 +141,7 @@ class DMVAEModule(MultimodalModule):
             len(specs), n_private, n_shared, discriminator_hidden
         )
         self.register_buffer("beta", torch.as_tensor(beta, dtype=torch.float32))  # per view
-        self.delta = [float(d) for d in delta]  # per view
+        self.register_buffer("delta", torch.as_tensor(delta, dtype=torch.float32))  # per view
         self.gamma = gamma
         self.temperature = temperature
         self.random_split = random_split
@@ -228,14 +228,13 @@ class DMVAEModule(MultimodalModule):
             nce = self.info_nce(enc, mask)
             loss = loss + self.gamma * nce
             out["infonce"] = nce.detach()
-        if any(self.delta):
+        if self.delta.any():
             if self.tc_input == "mean":  # the posterior means of both codes
                 c, s_tc = c_mu, enc.private.loc
             else:  # draws of the contexts and the private codes (the paper)
                 c, s_tc = Normal.rsample(c_mu, c_lv), s
             logits = self.discriminators(s_tc, c)  # (M, B, 2): every view's at once
-            delta = torch.as_tensor(self.delta, dtype=rec.dtype, device=rec.device)
-            tc = (delta[:, None] * torch.where(observed, tc_estimate(logits), 0.0)).sum(0)
+            tc = (self.delta[:, None] * torch.where(observed, tc_estimate(logits), 0.0)).sum(0)
             loss = loss + tc
             out["tc"] = tc.detach()
             self._pairs = (s_tc.detach(), c.detach(), observed) if self.training else None
