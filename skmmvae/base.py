@@ -14,6 +14,7 @@ subclasses it with its ``__init__`` and ``_build_module`` (its
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 
 import numpy as np
@@ -38,7 +39,7 @@ from .parameters import (
     validate_params,
 )
 from .sampling import ExPostGMM
-from .training import MultimodalNet, ViewData, seeded
+from .training import AcceleratedMultimodalNet, MultimodalNet, ViewData, seeded
 from .views import _validate_arrays, split_input
 
 __all__ = ["MultimodalModule", "MultimodalVAE"]
@@ -165,8 +166,53 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
             )
         return callbacks or None
 
-    def _make_net(self, module):
-        return MultimodalNet(
+    def _make_accelerator(self):
+        """An ``accelerate.Accelerator`` for ``accelerate=True`` or a dict of its
+        arguments: batches split across processes (``batch_size`` is the global batch),
+        data placed by the library, and DDP told that a forward pass may leave
+        parameters unused (e.g. the auxiliary networks)."""
+        try:
+            from accelerate import Accelerator, DataLoaderConfiguration
+            from accelerate.utils import DistributedDataParallelKwargs
+        except ImportError as exc:
+            raise ImportError(
+                "accelerate=True needs Hugging Face accelerate: pip install "
+                "'skmmvae[distributed]' (or pip install accelerate)."
+            ) from exc
+        kwargs = {} if self.accelerate is True else dict(self.accelerate)
+        owned = {
+            "mixed_precision": "reduced precision is set with precision=",
+            "dataloader_config": "batches are split across processes (batch_size is global)",
+            "device_placement": "the library places the data and the module",
+        }
+        for key, why in owned.items():
+            if key in kwargs:
+                raise ValueError(f"accelerate must not set {key!r}: {why}; got {key}=...")
+        kwargs.setdefault(
+            "kwargs_handlers", [DistributedDataParallelKwargs(find_unused_parameters=True)]
+        )
+        accelerator = Accelerator(
+            dataloader_config=DataLoaderConfiguration(split_batches=True),
+            device_placement=False,
+            **kwargs,
+        )
+        launched = int(os.environ.get("WORLD_SIZE", "1"))
+        if launched > 1 and accelerator.num_processes == 1:
+            raise RuntimeError(
+                f"This script runs as one of {launched} processes (WORLD_SIZE), but "
+                "accelerate sees a single process, so each would train its own model. "
+                "Without GPUs, tell accelerate to use the CPUs: set ACCELERATE_USE_CPU=1 "
+                "(e.g. ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes "
+                f"{launched} script.py) or pass accelerate={{'cpu': True}}."
+            )
+        return accelerator
+
+    def _make_net(self, module, accelerator=None):
+        if accelerator is not None:
+            net_class, extra = AcceleratedMultimodalNet, {"accelerator": accelerator}
+        else:
+            net_class, extra = MultimodalNet, {}
+        return net_class(
             module,
             optimizer=OPTIMIZERS.get(self.optimizer, self.optimizer),
             lr=self.lr,
@@ -176,7 +222,23 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
             callbacks=self._net_callbacks(),
             device=self.device_,
             verbose=int(self.verbose),
+            compile=bool(self.compile),
+            **{f"compile__{k}": v for k, v in self._compile_args().items()},
+            **extra,
         )
+
+    def _compile_args(self):
+        return self.compile if isinstance(self.compile, dict) else {}
+
+    def _set_compile(self):
+        """``compile`` on the net (a warm start may change it; the net compiles again
+        only when its settings or its module changed)."""
+        net = self.net_
+        for key in [k for k in vars(net) if k.startswith("compile__")]:
+            delattr(net, key)
+        net.compile = bool(self.compile)
+        for key, value in self._compile_args().items():
+            setattr(net, f"compile__{key}", value)
 
     def _effective_batch_size(self, n_train):
         """``batch_size``, lowered on small data (see ``batch_size`` in the docs)."""
@@ -292,8 +354,9 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
                 "prior_sampler='gmm' fits a Gaussian mixture to the training latents after "
                 f"training and needs at least 2 training samples; got n_samples={len(mask)}."
             )
+        accelerator = self._accelerator_for(fresh)
         if fresh:
-            self.device_ = self._device()
+            self.device_ = self._device() if accelerator is None else str(accelerator.device)
         seed = self._seed()
         if not fresh:
             seed = (seed + len(self.net_.history)) % np.iinfo(np.int32).max
@@ -304,7 +367,7 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
                 self.modalities_ = resolve_modalities(
                     self.modalities, arrays, mask, self.hidden_layer_sizes
                 )
-                self.net_ = self._make_net(self._build_module(self.modalities_))
+                self.net_ = self._make_net(self._build_module(self.modalities_), accelerator)
                 self.net_.initialize()
                 self._built_params_ = self.get_params(deep=False)
             data = ViewData(self._to_network(arrays, mask), mask, self.device_)
@@ -321,9 +384,37 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
                 train, valid = data.subset(perm[n_valid:]), data.subset(perm[:n_valid])
             self.net_.batch_size = self._effective_batch_size(len(train))
             self._set_precision()
+            self._set_compile()
             self.net_.partial_fit((train, valid), epochs=epochs)
         self._fit_prior_sampler(arrays, mask, seed)
         return self
+
+    def _accelerator_for(self, fresh):
+        """The accelerator of this training call (None without ``accelerate``); a warm
+        start gets a new one (the fitted net keeps none) on the device it was fitted on."""
+        if not self.accelerate:
+            if not fresh and isinstance(self.net_, AcceleratedMultimodalNet):
+                raise ValueError(self._switch_message("True", "False"))
+            return None
+        if not fresh and not isinstance(self.net_, AcceleratedMultimodalNet):
+            raise ValueError(self._switch_message("False", repr(self.accelerate)))
+        accelerator = self._make_accelerator()
+        wanted = self.device if fresh else self.device_
+        if wanted != "auto" and torch.device(wanted).type != accelerator.device.type:
+            raise ValueError(
+                f"device={wanted!r} but the accelerator trains on {str(accelerator.device)!r}; "
+                "with accelerate the launcher chooses the device (leave device='auto')."
+            )
+        if not fresh:
+            self.net_.accelerator = accelerator
+        return accelerator
+
+    def _switch_message(self, before, after):
+        return (
+            f"accelerate changed since the model was fitted ({before} -> {after}); a warm "
+            "start (warm_start=True or partial_fit) continues with the same training engine. "
+            "Fit with warm_start=False to train a new model."
+        )
 
     def _set_precision(self):
         """The networks' dtype on the module, and the loss scaler of float16 training

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 
 import torch
@@ -14,6 +16,7 @@ OBJECTIVES = ("elbo", "iwae", "dreg")
 __all__ = [
     "DReG",
     "OBJECTIVES",
+    "across_processes",
     "contrast",
     "log_mean_exp",
     "nt_xent",
@@ -164,12 +167,41 @@ def stratified_bound(log_w, observed, objective, dreg=None):
     raise ValueError(f"objective must be one of {OBJECTIVES}; got {objective!r}.")
 
 
+# Contrastive terms take their negatives from the whole batch. When a batch is split
+# across processes (data-parallel training), the training engine installs a gather of
+# the rows of all processes for the forward pass (across_processes).
+_GATHER = contextvars.ContextVar("skmmvae_gather", default=None)
+
+
+@contextlib.contextmanager
+def across_processes(gather):
+    """Within the block, :func:`whole_batch` calls ``gather(rows, valid)``, which must
+    return the rows of every process's share of the batch (concatenated in process
+    order, gradients flowing back to each process), their ``valid`` flags, and where
+    this process's rows start."""
+    token = _GATHER.set(gather)
+    try:
+        yield
+    finally:
+        _GATHER.reset(token)
+
+
+def whole_batch(rows, valid):
+    """``(rows, valid, start)`` of the whole batch: this process's ``rows`` and
+    ``start = 0`` unless a gather is installed (:func:`across_processes`)."""
+    gather = _GATHER.get()
+    if gather is None:
+        return rows, valid, 0
+    return gather(rows, valid)
+
+
 def contrast(anchor, positive, valid, temperature=1.0):
     """Contrastive (InfoNCE) estimate of mutual information, per anchor (IDMVAE Eq. 1).
 
     ``log phi(a_i, b_i) / (phi(a_i, b_i) + sum_{j != i} phi(a_i, b_j))`` with the
     affinity ``phi(a, b) = exp(cos(a, b) / temperature)`` and the other valid samples
-    of the batch as negatives.
+    of the batch as negatives (of the whole batch when it is split across processes:
+    :func:`across_processes`).
 
     Parameters
     ----------
@@ -186,11 +218,12 @@ def contrast(anchor, positive, valid, temperature=1.0):
         The per-anchor log ratio (<= 0); 0 for invalid rows.
     """
     a = F.normalize(anchor, dim=-1)
-    b = F.normalize(positive, dim=-1)
-    logits = a @ b.transpose(0, 1) / temperature  # (B, B)
+    b, valid_all, start = whole_batch(F.normalize(positive, dim=-1), valid)
+    logits = a @ b.transpose(0, 1) / temperature  # (B, B) or (B, B * processes)
     # a large finite fill keeps rows without any valid column free of NaN gradients
-    logits = logits.masked_fill(~valid.unsqueeze(0), -1e9)
-    out = logits.diagonal() - torch.logsumexp(logits, dim=1)
+    logits = logits.masked_fill(~valid_all.unsqueeze(0), -1e9)
+    rows = torch.arange(a.shape[0], device=a.device)
+    out = logits[rows, start + rows] - torch.logsumexp(logits, dim=1)
     return torch.where(valid, out, 0.0)
 
 
@@ -199,7 +232,8 @@ def nt_xent(a, b, valid, temperature=1.0):
 
     The ``2B`` representations ``[a; b]`` are pooled; each one's positive is its
     counterpart in the other half and its ``2B - 2`` negatives are every other valid
-    representation, the same view's included (``2B - 1`` candidates). Sample ``i``
+    representation, the same view's included (``2B - 1`` candidates; ``B`` is the
+    whole batch when it is split across processes: :func:`across_processes`). Sample ``i``
     gets the mean of its two anchors' log ratios,
 
         1/2 [log phi(a_i, b_i) / sum_{c != a_i} phi(a_i, c)
@@ -219,12 +253,19 @@ def nt_xent(a, b, valid, temperature=1.0):
     Tensor of shape (B,)
         Per-sample log ratio (<= 0); 0 for invalid rows.
     """
-    n = a.shape[0]
-    x = F.normalize(torch.cat([a, b]), dim=-1)
-    logits = x @ x.transpose(0, 1) / temperature  # (2B, 2B)
-    ok = torch.cat([valid, valid])
-    eye = torch.eye(2 * n, dtype=torch.bool, device=a.device)
-    logits = logits.masked_fill(eye | ~ok.unsqueeze(0), -1e9)
-    partner = torch.arange(2 * n, device=a.device).roll(n)
-    out = logits[torch.arange(2 * n, device=a.device), partner] - torch.logsumexp(logits, 1)
+    n, d = a.shape
+    a, b = F.normalize(a, dim=-1), F.normalize(b, dim=-1)
+    pairs, valid_all, start = whole_batch(torch.cat([a, b], 1), valid)
+    total = pairs.shape[0]  # rows of the whole batch
+    candidates = torch.cat([pairs[:, :d], pairs[:, d:]])  # (2N, D): [a; b]
+    logits = torch.cat([a, b]) @ candidates.transpose(0, 1) / temperature  # (2B, 2N)
+    own = start + torch.arange(n, device=a.device)  # this process's rows in the batch
+    itself = torch.cat([own, total + own])
+    partner = torch.cat([total + own, own])
+    rows = torch.arange(2 * n, device=a.device)
+    excluded = torch.zeros_like(logits, dtype=torch.bool)
+    excluded[rows, itself] = True
+    ok = torch.cat([valid_all, valid_all])
+    logits = logits.masked_fill(excluded | ~ok.unsqueeze(0), -1e9)
+    out = logits[rows, partner] - torch.logsumexp(logits, 1)
     return torch.where(valid, 0.5 * (out[:n] + out[n:]), 0.0)

@@ -152,6 +152,13 @@ COMMON_CONSTRAINTS = {
     ),
     "device": Constraint("'auto' or a torch device ('cpu', 'cuda', 'cuda:1', ...)", _device),
     "precision": options(*PRECISIONS),
+    "compile": either(
+        BOOLEAN, Constraint("a dict of torch.compile arguments", lambda v: isinstance(v, dict))
+    ),
+    "accelerate": either(
+        BOOLEAN,
+        Constraint("a dict of accelerate.Accelerator arguments", lambda v: isinstance(v, dict)),
+    ),
     "warm_start": BOOLEAN,
     "random_state": Constraint(
         "None, an integer in [0, 2**32) or a numpy RandomState", _random_state
@@ -204,6 +211,8 @@ NOT_IN_NET = frozenset(
         "validation_fraction",
         "device",
         "precision",
+        "compile",
+        "accelerate",
     )
 )
 
@@ -297,6 +306,20 @@ COMMON_DOC = """
         overflowing gradients skipped), meant for GPUs. The probabilistic math
         (posteriors, products and mixtures of experts, KLs, log-sum-exps,
         likelihoods) stays float32 whatever the precision.
+    compile : bool or dict, default=False
+        Run the training forward passes through ``torch.compile`` (a dict: its
+        arguments, e.g. ``{"mode": "max-autotune"}``; True: the defaults). The first
+        epoch pays the compilation; ``transform`` and the other methods run eagerly.
+        On a CPU, torch's default backend needs a C++ compiler.
+    accelerate : bool or dict, default=False
+        Train data-parallel through Hugging Face ``accelerate`` (skorch's
+        ``AccelerateMixin``): run the script with ``accelerate launch`` (or
+        ``torchrun``) and every process trains its share of each batch; gradients
+        are averaged across processes. ``batch_size`` is the global batch (rounded up
+        to a multiple of the number of processes); the history holds means over all
+        rows. A dict gives ``accelerate.Accelerator`` arguments (e.g.
+        ``{"gradient_accumulation_steps": 2}``); reduced precision is ``precision``'s
+        job, not the accelerator's. Requires ``pip install skmmvae[distributed]``.
     warm_start : bool, default=False
         Continue training the fitted model in ``fit`` instead of starting afresh.
         Parameters changed with ``set_params`` since the last fit (``lr``, ``beta``,

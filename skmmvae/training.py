@@ -33,11 +33,20 @@ import threading
 import numpy as np
 import torch
 from skorch import NeuralNet
+from skorch.hf import AccelerateMixin
 from skorch.utils import TeeGenerator
 
 from .modalities import PIXEL_SCALE
+from .objectives import across_processes
 
-__all__ = ["ViewData", "ViewBatch", "BatchIterator", "MultimodalNet", "seeded"]
+__all__ = [
+    "ViewData",
+    "ViewBatch",
+    "BatchIterator",
+    "MultimodalNet",
+    "AcceleratedMultimodalNet",
+    "seeded",
+]
 
 # Convolution weights in channels-last layout (4-D parameters only; MLPs are
 # untouched): the GroupNorm image networks train faster on CPU, their decoders most
@@ -195,8 +204,55 @@ class MultimodalNet(NeuralNet):
         self.criterion_ = None
         return self
 
+    # ---- override points (AcceleratedMultimodalNet replaces them) -------------------
+    def _core(self):
+        """The module itself (``module_`` may be wrapped while training, e.g. for
+        distributed data parallelism or ``torch.compile``)."""
+        return self.module_
+
+    def _forward_module(self):
+        """What the training and validation forward passes call: ``module_``, or its
+        ``torch.compile`` version (``compile=True``; built on first use)."""
+        if not self.compile:
+            return self.module_
+        settings = self.get_params_for("compile")
+        cached = self.__dict__.get("_compiled")
+        if cached is None or cached[0] is not self.module_ or cached[1] != settings:
+            cached = (self.module_, settings, super().torch_compile(self.module_, "module"))
+            self._compiled = cached
+        return cached[2]
+
+    def torch_compile(self, module, name):
+        """skorch compiles in ``initialize_module``; here ``module_`` stays the module
+        itself (its methods and attributes are the estimator's API) and only the
+        training forward runs compiled (:meth:`_forward_module`)."""
+        return module
+
+    def _batch_context(self):
+        """Around each forward pass: what batch-wide terms (contrastive negatives) see."""
+        return contextlib.nullcontext()
+
+    def _backward(self, loss):
+        loss.backward()
+
+    def _step_main(self, step_fn):
+        self.optimizer_.step(step_fn)
+
+    def _sync_auxiliary_gradients(self, params):
+        """Make the auxiliary networks' gradients those of the whole batch (a no-op in
+        one process)."""
+
+    def _reduce_parts(self, sums, count):
+        """The epoch's sums of the loss parts and its row count over all processes."""
+        return sums, count
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_compiled", None)  # rebuilt on the next training forward
+        return state
+
     def _auxiliary_parameters(self):
-        return list(self.module_.auxiliary_parameters())
+        return list(self._core().auxiliary_parameters())
 
     def initialize_optimizer(self, triggered_directly=None):
         aux = {id(p) for p in self._auxiliary_parameters()}
@@ -204,7 +260,7 @@ class MultimodalNet(NeuralNet):
         args, kwargs = self.get_params_for_optimizer("optimizer", named)
         self.optimizer_ = self.optimizer(*args, **kwargs)
         if aux:
-            self.optimizer_aux_ = self.module_.make_auxiliary_optimizer(
+            self.optimizer_aux_ = self._core().make_auxiliary_optimizer(
                 self._auxiliary_parameters()
             )
         else:
@@ -265,7 +321,7 @@ class MultimodalNet(NeuralNet):
 
     def _check_parameters(self, epoch):
         """Raise if a parameter of the module is NaN or infinite."""
-        named = list(self.module_.named_parameters())
+        named = list(self._core().named_parameters())
         if not named:
             return
         finite = torch.stack([torch.isfinite(p).all() for _, p in named]).cpu().numpy()
@@ -340,19 +396,22 @@ class MultimodalNet(NeuralNet):
             return step["loss"]
 
         if scaler is None:
-            self.optimizer_.step(step_fn)
+            self._step_main(step_fn)
         else:  # the scaler skips the step when the scaled gradients overflowed
             step_fn()
             scaler.step(self.optimizer_)
             scaler.update()
         aux = getattr(self, "optimizer_aux_", None)
         if aux is not None:
-            for _ in range(self.module_.auxiliary_steps):
+            core = self._core()
+            params = self._auxiliary_parameters()
+            for _ in range(core.auxiliary_steps):
                 aux.zero_grad()
-                aux_loss = self.module_.auxiliary_loss()
+                aux_loss = core.auxiliary_loss()
                 aux_loss.backward()
+                self._sync_auxiliary_gradients(params)
                 aux.step()
-            name = self.module_.auxiliary_name
+            name = core.auxiliary_name
             n = len(batch[0])
             self._part_sums[name] = self._part_sums.get(name, 0.0) + aux_loss.detach() * n
         return accumulator.get_step()
@@ -366,7 +425,8 @@ class MultimodalNet(NeuralNet):
 
     def _evaluate_parts(self, batch, training):
         self._set_training(training)
-        terms = self.module_(batch.views, batch.mask)
+        with self._batch_context():
+            terms = self._forward_module()(batch.views, batch.mask)
         loss = terms["loss"].mean()
         if not torch.isfinite(loss):
             bad = [k for k, v in terms.items() if not torch.isfinite(v).all()]
@@ -385,10 +445,9 @@ class MultimodalNet(NeuralNet):
 
     def train_step_single(self, batch, **fit_params):
         batch = batch[0]
-        module = self.module_
-        module.set_progress(self._progress)
+        self._core().set_progress(self._progress)
         loss = self._evaluate_parts(batch, training=True)
-        (loss if self.grad_scaler is None else self.grad_scaler.scale(loss)).backward()
+        self._backward(loss if self.grad_scaler is None else self.grad_scaler.scale(loss))
         self._progress += self._progress_step
         return {"loss": loss, "y_pred": None}
 
@@ -408,8 +467,173 @@ class MultimodalNet(NeuralNet):
         super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
         if training:
             self._check_parameters(len(self.history))
-        count = max(self._part_count, 1)
-        for name, total in self._part_sums.items():
+        sums, count = self._reduce_parts(self._part_sums, self._part_count)
+        for name, total in sums.items():  # the loss itself: skorch's PassthroughScoring
             if name != "loss":
-                self.history.record(f"{prefix}_{name}", float(total) / count)
+                self.history.record(f"{prefix}_{name}", float(total) / max(count, 1))
         del self._part_sums, self._part_count
+
+
+def print_on_main(*args, **kwargs):
+    """``print`` in the main process of a distributed run (everywhere otherwise)."""
+    from accelerate import PartialState
+
+    PartialState().print(*args, **kwargs)
+
+
+def print_nothing(*args, **kwargs):
+    """A print sink that drops its output."""
+
+
+class ShardedBatches:
+    """Minibatches of a :class:`ViewData` whose row numbers come from a data loader
+    that ``accelerate`` prepared: each process gets its slice of every global batch."""
+
+    def __init__(self, loader, data):
+        self.loader = loader
+        self.data = data
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for idx in self.loader:
+            yield self.data.take(idx.to(self.data.device)), None
+
+
+class AcceleratedMultimodalNet(AccelerateMixin, MultimodalNet):
+    """:class:`MultimodalNet` trained data-parallel through Hugging Face ``accelerate``
+    (skorch's :class:`~skorch.hf.AccelerateMixin`), e.g. under ``accelerate launch``.
+
+    What accelerate does: the process group (gloo on CPUs, NCCL on GPUs), the
+    ``DistributedDataParallel`` wrapping of the module (gradients averaged across
+    processes during backward), the sharding of every batch of row numbers across
+    processes (``split_batches``: ``batch_size`` is the global batch) with a shuffling
+    generator synchronised from the main process, and the collective reductions below.
+    What this class adds to the mixin, for this library's training step:
+
+    * the module's own objective (``forward(views, mask)``) with ``accelerator.backward``;
+    * contrastive terms take their negatives from the whole batch: the forward pass
+      runs with a gather of every process's rows (autograd-aware all-gather; see
+      :func:`skmmvae.objectives.across_processes`), as one process would see them;
+    * the recorded batch losses and the loss parts' epoch sums and row counts are
+      reduced over processes, so the history holds the means over all rows, the same
+      in every process;
+    * the auxiliary networks' gradients (DMVAE's discriminators, which are trained
+      outside the wrapped forward) are averaged over processes before their step;
+    * every process draws its own reparameterisation noise (one seed stream each,
+      derived from the estimator's seed), and so its own random choices per batch
+      (e.g. DMVAE's subset of views for InfoNCE);
+    * after training the module and the optimizers are unwrapped (the net pickles
+      without the accelerator) and a warm start prepares them again.
+    """
+
+    def _initialize_callbacks(self):
+        # the epoch table: printed by the main process only, and only when verbose
+        self.callbacks__print_log__sink = print_on_main if self.verbose else print_nothing
+        return super()._initialize_callbacks()
+
+    def _core(self):
+        return self.accelerator.unwrap_model(self.module_, keep_fp32_wrapper=False)
+
+    def _backward(self, loss):
+        self.accelerator.backward(loss)
+
+    def _batch_context(self):
+        if self.accelerator.num_processes == 1:
+            return contextlib.nullcontext()
+        return across_processes(self._gather_rows)
+
+    def _gather_rows(self, rows, valid):
+        """Every process's share of the batch (equal sizes: accelerate evens the last
+        batch out), with gradients flowing back to the process that computed them."""
+        from torch.distributed.nn.functional import all_gather
+
+        whole = torch.cat(all_gather(rows.contiguous()))
+        valid_all = self.accelerator.gather(valid.to(torch.uint8)).bool()
+        return whole, valid_all, self.accelerator.process_index * rows.shape[0]
+
+    def _step_main(self, step_fn):
+        step_fn()  # accelerate's optimizer wrapper takes no closure
+        self.optimizer_.step()
+
+    def train_step_single(self, batch, **fit_params):
+        return MultimodalNet.train_step_single(self, batch, **fit_params)
+
+    def _mean_over_processes(self, step):
+        """The batch loss skorch records: the mean over the processes' shares (equal
+        sizes), so that ``train_loss`` / ``valid_loss`` are global means."""
+        if self.accelerator.num_processes > 1:
+            step["loss"] = self.accelerator.reduce(step["loss"].detach(), reduction="mean")
+        return step
+
+    def train_step(self, batch, **fit_params):
+        return self._mean_over_processes(super().train_step(batch, **fit_params))
+
+    def validation_step(self, batch, **fit_params):
+        return self._mean_over_processes(super().validation_step(batch, **fit_params))
+
+    def _sync_auxiliary_gradients(self, params):
+        if self.accelerator.num_processes == 1:
+            return
+        grads = [p.grad for p in params if p.grad is not None]
+        for grad, mean in zip(grads, self.accelerator.reduce(grads, reduction="mean")):
+            grad.copy_(mean)
+
+    def _reduce_parts(self, sums, count):
+        if self.accelerator.num_processes == 1:
+            return sums, count
+        names = sorted(sums)
+        device = self.accelerator.device
+        local = torch.stack(
+            [torch.as_tensor(sums[n], dtype=torch.float32, device=device) for n in names]
+            + [torch.tensor(float(count), device=device)]
+        )
+        total = self.accelerator.reduce(local, reduction="sum").cpu().tolist()
+        return dict(zip(names, total[:-1])), total[-1]
+
+    def get_iterator(self, dataset, training=False):
+        # the loader of row numbers is built once per dataset: accelerate keeps a
+        # reference to every loader it prepares
+        key = (id(dataset), training)
+        loaders = self.__dict__.setdefault("_loaders", {})
+        if key not in loaders:
+            processes = self.accelerator.num_processes
+            batch_size = -(-self.batch_size // processes) * processes  # split evenly
+            generator = torch.Generator().manual_seed(int(torch.randint(2**62, ())))
+            loader = torch.utils.data.DataLoader(
+                range(len(dataset)), batch_size=batch_size, shuffle=training, generator=generator
+            )
+            loaders[key] = (dataset, self.accelerator.prepare_data_loader(loader))
+        return ShardedBatches(loaders[key][1], dataset)
+
+    def _unwrap_optimizers(self):
+        for name in self._optimizers:
+            optimizer = getattr(self, name + "_", None)
+            inner = getattr(optimizer, "optimizer", None)
+            if isinstance(inner, torch.optim.Optimizer):
+                setattr(self, name + "_", inner)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        if not self._wrapped_with_accelerator:  # a warm start: prepare again
+            self._unwrap_optimizers()
+            self._initialize_accelerator()
+        self._loaders = {}
+        if self.accelerator.num_processes > 1:  # own noise per process
+            seed = int(torch.randint(2**62, ())) + self.accelerator.process_index
+            torch.manual_seed(seed)
+        try:
+            return super().partial_fit(X, y, classes, **fit_params)
+        finally:
+            self._loaders = {}
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        if self.unwrap_after_train:
+            self._unwrap_optimizers()
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["accelerator"] = None  # process-bound; the estimator sets a new one to train
+        state.pop("_loaders", None)
+        return state

@@ -96,6 +96,8 @@ class AverageOfExperts(MultimodalVAE):
         callbacks=None,
         device="auto",
         precision="32",
+        compile=False,
+        accelerate=False,
         warm_start=False,
         random_state=None,
         verbose=0,

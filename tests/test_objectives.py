@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from skmmvae import (
     IDMVAE,
@@ -15,7 +16,7 @@ from skmmvae import (
     MoPoE,
     PrivateSharedVAE,
 )
-from skmmvae.objectives import contrast
+from skmmvae.objectives import across_processes, contrast, nt_xent
 
 from .conftest import build_module, random_views
 
@@ -249,3 +250,35 @@ def test_missing_view_sends_no_gradient_to_its_encoders(est):
         for p in group[1].parameters():
             assert p.grad is None or torch.all(p.grad == 0)
         assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in group[0].parameters())
+
+
+@pytest.mark.parametrize("which", ["contrast", "nt_xent"])
+def test_contrastive_terms_of_a_batch_split_across_processes(which):
+    """A batch split into two processes' shares, each share's rows scored against the
+    gathered whole batch (across_processes), gives the one-process values row by row:
+    the negatives are those of the whole batch, not of the share."""
+    rng = np.random.RandomState(1)
+    n, half = 8, 4
+    a, b = torch.tensor(rng.randn(n, 3)), torch.tensor(rng.randn(n, 3))
+    valid = torch.tensor([True, True, False, True, True, True, True, False])
+    tau = 0.6
+    f = contrast if which == "contrast" else nt_xent
+    whole = f(a, b, valid, tau)
+
+    parts = []
+    for p in range(2):
+        share = slice(p * half, (p + 1) * half)
+
+        def gather(rows, ok, p=p):
+            # the other share's rows as that process would compute them (normalised)
+            unit_a, unit_b = F.normalize(a, dim=-1), F.normalize(b, dim=-1)
+            other = unit_b if which == "contrast" else torch.cat([unit_a, unit_b], 1)
+            pieces = [rows if q == p else other[q * half : (q + 1) * half] for q in range(2)]
+            return torch.cat(pieces), valid, p * half
+
+        with across_processes(gather):
+            parts.append(f(a[share], b[share], valid[share], tau))
+    np.testing.assert_allclose(torch.cat(parts).numpy(), whole.numpy(), rtol=1e-12)
+    # without the gather, a share's negatives are its own rows only: other values
+    alone = torch.cat([f(a[s], b[s], valid[s], tau) for s in (slice(0, 4), slice(4, 8))])
+    assert not np.allclose(alone.numpy(), whole.numpy())

@@ -368,6 +368,8 @@ class IDMVAE(MMVAEPlus):
         callbacks=None,
         device="auto",
         precision="32",
+        compile=False,
+        accelerate=False,
         warm_start=False,
         random_state=None,
         verbose=0,

@@ -163,6 +163,8 @@ class MMVAE(MultimodalVAE):
         callbacks=None,
         device="auto",
         precision="32",
+        compile=False,
+        accelerate=False,
         warm_start=False,
         random_state=None,
         verbose=0,

@@ -217,6 +217,8 @@ class MMVAEPlus(MultimodalVAE):
         callbacks=None,
         device="auto",
         precision="32",
+        compile=False,
+        accelerate=False,
         warm_start=False,
         random_state=None,
         verbose=0,

@@ -179,6 +179,8 @@ class MVAE(MultimodalVAE):
         callbacks=None,
         device="auto",
         precision="32",
+        compile=False,
+        accelerate=False,
         warm_start=False,
         random_state=None,
         verbose=0,

@@ -175,6 +175,8 @@ class PrivateSharedVAE(MultimodalVAE):
         callbacks=None,
         device="auto",
         precision="32",
+        compile=False,
+        accelerate=False,
         warm_start=False,
         random_state=None,
         verbose=0,

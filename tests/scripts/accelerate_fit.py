@@ -1,0 +1,57 @@
+"""Fit MMVAE+ and DMVAE with ``accelerate=True`` and save what each process ends with.
+
+Run by tests/test_scaling.py, as one process (``python accelerate_fit.py OUT``) and as
+two (``accelerate launch --cpu --num_processes 2 accelerate_fit.py OUT``). Every process
+writes ``OUT/<method>_rank<i>.npz``: the per-epoch history of every loss part, the
+fitted weights, and the shared latents of the data.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from skmmvae import DMVAE, MMVAEPlus
+
+
+def data(n=512, seed=0):
+    """Two views of a 2-D latent with view-specific noise dimensions."""
+    rng = np.random.RandomState(seed)
+    z = rng.randn(n, 2)
+    views = []
+    for d in (8, 6):
+        private = rng.randn(n, 1)
+        x = z @ rng.randn(2, d) + private @ rng.randn(1, d) + 0.1 * rng.randn(n, d)
+        views.append(x.astype(np.float32))
+    return views
+
+
+def main(out):
+    torch.set_num_threads(1)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    X = data()
+    common = dict(batch_size=64, hidden_layer_sizes=(32,), random_state=0, accelerate=True)
+    models = {
+        "mmvaeplus": MMVAEPlus(n_shared=2, n_private=1, max_epochs=12, **common),
+        "dmvae": DMVAE(n_shared=2, n_private=1, max_epochs=6, discriminator_steps=2, **common),
+    }
+    for name, est in models.items():
+        est.fit(X)
+        history = est.history_
+        parts = sorted(k for k in history[-1] if k.startswith("train_") and "best" not in k)
+        rank = est.net_.accelerator.process_index
+        weights = torch.cat([p.detach().flatten() for p in est.net_.module_.parameters()])
+        np.savez(
+            out / f"{name}_rank{rank}.npz",
+            parts=np.array(parts),
+            history=np.array([[row[k] for k in parts] for row in history]),
+            weights=weights.numpy(),
+            latents=est.transform(X, latents="shared"),
+            processes=est.net_.accelerator.num_processes,
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
