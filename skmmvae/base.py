@@ -144,6 +144,45 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
             return "cuda" if torch.cuda.is_available() else "cpu"
         return self.device
 
+    def to_device(self, device):
+        """Move the fitted model to ``device`` for inference and further training.
+
+        The module's parameters and buffers, the optimizers' state (a warm start
+        continues where it stopped) and the float16 loss scaler follow; ``device_``
+        records the new device. E.g. fit on a GPU, then ``to_device("cpu")`` to serve
+        on CPUs (a CUDA-fitted model unpickled on a machine without CUDA is moved to
+        the CPU by itself).
+
+        Parameters
+        ----------
+        device : {"auto", "cpu", "cuda", "cuda:1", ...}
+            "auto" is CUDA when available, else the CPU.
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self, "net_")
+        if not COMMON_CONSTRAINTS["device"](device):
+            raise ValueError(
+                f"device must be {COMMON_CONSTRAINTS['device'].description}; got {device!r}."
+            )
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        target = torch.device(device)
+        net = self.net_
+        net.module_.to(target)
+        for name in net._optimizers:  # re-loading puts the state next to the parameters
+            optimizer = getattr(net, name + "_", None)
+            if optimizer is not None:
+                optimizer.load_state_dict(optimizer.state_dict())
+        scaler = net.grad_scaler
+        if scaler is not None and torch.device(self.device_).type != target.type:
+            net.grad_scaler = torch.amp.GradScaler(target.type)
+            net.grad_scaler.load_state_dict(scaler.state_dict())
+        net.device = self.device_ = str(target)
+        return self
+
     def _seed(self, random_state=None):
         rs = self.random_state if random_state is None else random_state
         return check_random_state(rs).randint(np.iinfo(np.int32).max)

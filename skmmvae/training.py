@@ -501,6 +501,28 @@ class ShardedBatches:
             yield self.data.take(idx.to(self.data.device)), None
 
 
+class AllGather(torch.autograd.Function):
+    """The rows of every process, concatenated in rank order (equal shares), as a
+    differentiable operation: the loss of each process depends on every process's
+    rows, so the backward sums each row's gradient over the processes (all-reduce) and
+    hands every process the gradient of its own rows."""
+
+    @staticmethod
+    def forward(ctx, rows):
+        dist = torch.distributed
+        rows = rows.contiguous()
+        parts = [torch.empty_like(rows) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, rows)
+        ctx.start, ctx.stop = dist.get_rank() * len(rows), (dist.get_rank() + 1) * len(rows)
+        return torch.cat(parts)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.contiguous().clone()
+        torch.distributed.all_reduce(grad)  # sum over the processes' losses
+        return grad[ctx.start : ctx.stop]
+
+
 class AcceleratedMultimodalNet(AccelerateMixin, MultimodalNet):
     """:class:`MultimodalNet` trained data-parallel through Hugging Face ``accelerate``
     (skorch's :class:`~skorch.hf.AccelerateMixin`), e.g. under ``accelerate launch``.
@@ -514,7 +536,7 @@ class AcceleratedMultimodalNet(AccelerateMixin, MultimodalNet):
 
     * the module's own objective (``forward(views, mask)``) with ``accelerator.backward``;
     * contrastive terms take their negatives from the whole batch: the forward pass
-      runs with a gather of every process's rows (autograd-aware all-gather; see
+      runs with a gather of every process's rows (:class:`AllGather`; see
       :func:`skmmvae.objectives.across_processes`), as one process would see them;
     * the recorded batch losses and the loss parts' epoch sums and row counts are
       reduced over processes, so the history holds the means over all rows, the same
@@ -547,11 +569,9 @@ class AcceleratedMultimodalNet(AccelerateMixin, MultimodalNet):
     def _gather_rows(self, rows, valid):
         """Every process's share of the batch (equal sizes: accelerate evens the last
         batch out), with gradients flowing back to the process that computed them."""
-        from torch.distributed.nn.functional import all_gather
-
-        whole = torch.cat(all_gather(rows.contiguous()))
+        whole = AllGather.apply(rows)
         valid_all = self.accelerator.gather(valid.to(torch.uint8)).bool()
-        return whole, valid_all, self.accelerator.process_index * rows.shape[0]
+        return whole, valid_all, torch.distributed.get_rank() * rows.shape[0]
 
     def _step_main(self, step_fn):
         step_fn()  # accelerate's optimizer wrapper takes no closure

@@ -5,6 +5,7 @@ warm-starts; the ``slow`` test launches two CPU processes and compares them with
 one-process run of the same global batch (tests/scripts/accelerate_fit.py).
 """
 
+import importlib.util
 import os
 import pickle
 import shutil
@@ -117,3 +118,24 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
         fit = np.linalg.lstsq(np.c_[Z2, np.ones(len(Z2))], Z1, rcond=None)[0]
         resid = Z1 - np.c_[Z2, np.ones(len(Z2))] @ fit
         assert 1 - resid.var() / Z1.var() > 0.8, name
+
+    # the gathered batch is differentiable: the two processes' gradients of the sum of
+    # their contrastive losses are the gradient of the one-process loss of the batch
+    script = _load_script()
+    a, b, valid = script.pairs()
+    a.requires_grad_(), b.requires_grad_()
+    loss = -(script.nt_xent(a, b, valid, 0.5) + script.contrast(b, a, valid, 0.5)).sum()
+    loss.backward()
+    shares = [np.load(two / f"gradients_rank{r}.npz") for r in (0, 1)]
+    rows = np.concatenate([g["rows"] for g in shares])
+    np.testing.assert_array_equal(rows, np.arange(len(rows)))
+    for name, tensor in (("a", a), ("b", b)):
+        got = np.concatenate([g[name] for g in shares])
+        np.testing.assert_allclose(got, tensor.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("accelerate_fit", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 
 from skmmvae import MMVAEPlus, make_shared_private
 from skmmvae.training import BatchIterator, ViewData
@@ -172,3 +173,42 @@ def test_compile_must_be_a_flag_or_compile_arguments():
     X, _, _ = make_shared_private(n_samples=40, n_views=2, n_features=3, random_state=0)
     with pytest.raises(ValueError, match="^compile must be True or False or a dict"):
         MMVAEPlus(compile="max-autotune", max_epochs=1).fit(X)
+
+
+def test_to_device_refuses_unknown_devices_and_keeps_a_cpu_model_working():
+    X, _, _ = make_shared_private(n_samples=60, n_views=2, n_features=4, random_state=0)
+    est = MMVAEPlus(n_shared=2, n_private=1, max_epochs=1, hidden_layer_sizes=(8,))
+    with pytest.raises(NotFittedError):
+        est.to_device("cpu")
+    est.fit(X)
+    with pytest.raises(ValueError, match="^device must be 'auto' or a torch device"):
+        est.to_device("gpu")
+    want = est.transform(X)
+    assert est.to_device("cpu") is est and est.device_ == "cpu"
+    np.testing.assert_array_equal(est.transform(X), want)
+    est.set_params(warm_start=True).fit(X)  # the optimizer state was re-loaded intact
+    assert len(est.history_) == 2
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("precision", ["32", "16-mixed"])
+def test_a_fitted_model_moves_between_cpu_and_cuda(precision):
+    """Fitted on the CPU, moved to CUDA: same latents, a warm start continues there
+    (optimizer state and loss scaler moved along); moved back, it pickles and loads
+    on the CPU with the latents CUDA computed (to float tolerance)."""
+    import pickle
+
+    X, _, _ = make_shared_private(n_samples=120, n_views=2, n_features=6, random_state=0)
+    est = MMVAEPlus(n_shared=2, n_private=1, max_epochs=2, device="cpu", precision=precision)
+    want = est.fit(X).transform(X)
+    est.to_device("cuda")
+    assert est.device_.startswith("cuda")
+    assert all(p.device.type == "cuda" for p in est.net_.module_.parameters())
+    np.testing.assert_allclose(est.transform(X), want, atol=1e-4)
+    est.set_params(warm_start=True).fit(X)
+    state = est.net_.optimizer_.state_dict()["state"]
+    assert all(v["exp_avg"].device.type == "cuda" for v in state.values())
+    on_cuda = est.transform(X)
+    back = pickle.loads(pickle.dumps(est.to_device("cpu")))
+    assert back.device_ == "cpu"
+    np.testing.assert_allclose(back.transform(X), on_cuda, atol=1e-4)

@@ -1,9 +1,11 @@
 """Fit MMVAE+ and DMVAE with ``accelerate=True`` and save what each process ends with.
 
-Run by tests/test_scaling.py, as one process (``python accelerate_fit.py OUT``) and as
-two (``accelerate launch --cpu --num_processes 2 accelerate_fit.py OUT``). Every process
-writes ``OUT/<method>_rank<i>.npz``: the per-epoch history of every loss part, the
-fitted weights, and the shared latents of the data.
+Also the gradient of a contrastive loss over a batch split across the processes
+(``contrastive_gradients``). Run by tests/test_accelerate.py, as one process
+(``python accelerate_fit.py OUT``) and as two (``ACCELERATE_USE_CPU=1 accelerate launch
+--multi_gpu --num_processes 2 accelerate_fit.py OUT``). Every process writes
+``OUT/<method>_rank<i>.npz``: the per-epoch history of every loss part, the fitted
+weights, and the shared latents of the data, and ``OUT/gradients_rank<i>.npz``.
 """
 
 import sys
@@ -13,6 +15,30 @@ import numpy as np
 import torch
 
 from skmmvae import DMVAE, MMVAEPlus
+from skmmvae.objectives import contrast, nt_xent
+
+N_ROWS = 16  # the batch of the gradient check
+
+
+def pairs():
+    """The fixed representations of the gradient check (float64)."""
+    rng = np.random.RandomState(3)
+    a, b = torch.tensor(rng.randn(N_ROWS, 3)), torch.tensor(rng.randn(N_ROWS, 3))
+    valid = torch.tensor(rng.rand(N_ROWS) > 0.2)
+    return a, b, valid
+
+
+def contrastive_gradients(net):
+    """This process's rows of the batch: the gradients of the summed contrastive
+    losses of all processes (each process's loss sees the gathered batch)."""
+    a, b, valid = pairs()
+    processes, rank = net.accelerator.num_processes, net.accelerator.process_index
+    share = slice(rank * N_ROWS // processes, (rank + 1) * N_ROWS // processes)
+    a, b = a[share].clone().requires_grad_(), b[share].clone().requires_grad_()
+    with net._batch_context():
+        loss = -(nt_xent(a, b, valid[share], 0.5) + contrast(b, a, valid[share], 0.5)).sum()
+    loss.backward()
+    return {"a": a.grad.numpy(), "b": b.grad.numpy(), "rows": np.arange(N_ROWS)[share]}
 
 
 def data(n=512, seed=0):
@@ -51,6 +77,8 @@ def main(out):
             latents=est.transform(X, latents="shared"),
             processes=est.net_.accelerator.num_processes,
         )
+    grads = contrastive_gradients(est.net_)
+    np.savez(out / f"gradients_rank{est.net_.accelerator.process_index}.npz", **grads)
 
 
 if __name__ == "__main__":
