@@ -164,11 +164,12 @@ class IDMVAEModule(MMVAEPlusModule):
             mu_w_other = enc.private.loc[m].roll(1, 0)
             mu_z_other = enc.experts.loc[m].roll(1, 0)
             valid = obs & obs.roll(1, 0)
-            lik = self.likelihoods[m]
-            x_w = lik.relaxed(self.decoders[m](torch.cat([z_m, w_other], -1)))  # x+
-            x_z = lik.relaxed(self.decoders[m](torch.cat([z_other, w_m], -1)))
-            w_again = self.family.from_raw(self.private_encoders[m](x_w))[0]
-            z_again = self.family.from_raw(self.shared_encoders[m](x_z))[0]
+            # x+ = view m from its z with the partner's w, and from the partner's z with
+            # its w: both generated in one decoder call
+            latent = torch.cat([torch.cat([z_m, w_other], -1), torch.cat([z_other, w_m], -1)])
+            x_w, x_z = self.likelihoods[m].relaxed(self.decoder_output(m, latent)).chunk(2)
+            w_again = self.family.from_raw(self.network(self.private_encoders[m], x_w))[0]
+            z_again = self.family.from_raw(self.network(self.shared_encoders[m], x_z))[0]
             loss_w = self._match(w_again, mu_w_other, valid)
             loss_z = self._match(z_again, mu_z_other, valid)
             total = total + 0.5 * torch.where(valid, loss_w + loss_z, 0.0)
