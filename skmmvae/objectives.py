@@ -222,8 +222,7 @@ def contrast(anchor, positive, valid, temperature=1.0):
     logits = a @ b.transpose(0, 1) / temperature  # (B, B) or (B, B * processes)
     # a large finite fill keeps rows without any valid column free of NaN gradients
     logits = logits.masked_fill(~valid_all.unsqueeze(0), -1e9)
-    rows = torch.arange(a.shape[0], device=a.device)
-    out = logits[rows, start + rows] - torch.logsumexp(logits, dim=1)
+    out = logits.diagonal(start) - torch.logsumexp(logits, dim=1)  # positives: column start + i
     return torch.where(valid, out, 0.0)
 
 

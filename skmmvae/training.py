@@ -346,7 +346,7 @@ class MultimodalNet(NeuralNet):
         """
         if dataset is None or len(dataset) == 0:
             return
-        module = self.module_
+        module = self._core()
         was_training = module.training
         n = min(len(dataset), self.batch_size)
         batch = dataset.take(torch.arange(n, device=dataset.device))
@@ -424,7 +424,8 @@ class MultimodalNet(NeuralNet):
         return BatchIterator(dataset, self.batch_size, shuffle=training)
 
     def _evaluate_parts(self, batch, training):
-        self._set_training(training)
+        if self.module_.training != training:  # train() walks every submodule: not per batch
+            self._set_training(training)
         with self._batch_context():
             terms = self._forward_module()(batch.views, batch.mask)
         loss = terms["loss"].mean()
@@ -634,10 +635,15 @@ class AcceleratedMultimodalNet(AccelerateMixin, MultimodalNet):
             if isinstance(inner, torch.optim.Optimizer):
                 setattr(self, name + "_", inner)
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
-        if not self._wrapped_with_accelerator:  # a warm start: prepare again
+    def _initialize_accelerator(self):
+        # prepare the plain optimizers (after a warm start, or when skorch's save_params
+        # re-prepares): a prepared optimizer would otherwise be wrapped twice
+        if not self._wrapped_with_accelerator:
             self._unwrap_optimizers()
-            self._initialize_accelerator()
+        return super()._initialize_accelerator()
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        self._initialize_accelerator()  # a warm start: prepare again
         self._loaders = {}
         if self.accelerator.num_processes > 1:  # own noise per process
             seed = int(torch.randint(2**62, ())) + self.accelerator.process_index
@@ -646,11 +652,16 @@ class AcceleratedMultimodalNet(AccelerateMixin, MultimodalNet):
             return super().partial_fit(X, y, classes, **fit_params)
         finally:
             self._loaders = {}
+            if self.unwrap_after_train:
+                self._unwrap_accelerator()
+                self._unwrap_optimizers()
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
-        super().on_train_end(net, X=X, y=y, **kwargs)
-        if self.unwrap_after_train:
-            self._unwrap_optimizers()
+        # not unwrapped here (as the mixin does) but after partial_fit: the callbacks'
+        # on_train_end runs after this one, and EarlyStopping(load_best=True) restores
+        # weights that it saved from the wrapped module
+        self.accelerator.wait_for_everyone()
+        return MultimodalNet.on_train_end(self, net, X=X, y=y, **kwargs)
 
     def __getstate__(self):
         state = super().__getstate__()

@@ -119,6 +119,12 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
         resid = Z1 - np.c_[Z2, np.ones(len(Z2))] @ fit
         assert 1 - resid.var() / Z1.var() > 0.8, name
 
+    # early stopping (a large tol: it stops after n_iter_no_change + 1 epochs) restored
+    # the best weights in both processes
+    rank0, rank1 = (np.load(two / f"early_stopping_rank{r}.npz") for r in (0, 1))
+    assert len(rank0["history"]) == 3
+    np.testing.assert_array_equal(rank0["weights"], rank1["weights"])
+
     # the gathered batch is differentiable: the two processes' gradients of the sum of
     # their contrastive losses are the gradient of the one-process loss of the batch
     script = _load_script()

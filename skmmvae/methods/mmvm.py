@@ -71,6 +71,8 @@ class MMVMModule(MultimodalModule):
         if self.kl == "jensen":
             pairs = kl_normal_pairs(loc, logvar)  # (M, M, B)
             mix = torch.where(observed.unsqueeze(0), pairs, 0.0).sum(1) / n_obs
+            if alpha == 0:  # the default: the prior is the mixture of the posteriors alone
+                return mix
             return alpha * kl_normal_standard(loc, logvar) + (1 - alpha) * mix
         log_q = Normal.log_prob(z, loc, logvar)  # (M, B)
         log_mix = mixture_log_prob(z, Normal, loc, logvar, mask)

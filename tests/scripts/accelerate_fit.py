@@ -1,4 +1,5 @@
-"""Fit MMVAE+ and DMVAE with ``accelerate=True`` and save what each process ends with.
+"""Fit MMVAE+, DMVAE and MMVAE+ with early stopping with ``accelerate=True`` and save
+what each process ends with.
 
 Also the gradient of a contrastive loss over a batch split across the processes
 (``contrastive_gradients``). Run by tests/test_accelerate.py, as one process
@@ -62,6 +63,16 @@ def main(out):
     models = {
         "mmvaeplus": MMVAEPlus(n_shared=2, n_private=1, max_epochs=12, **common),
         "dmvae": DMVAE(n_shared=2, n_private=1, max_epochs=6, discriminator_steps=2, **common),
+        # early stopping restores the best weights while the module is still wrapped
+        "early_stopping": MMVAEPlus(
+            n_shared=2,
+            n_private=1,
+            max_epochs=8,
+            early_stopping=True,
+            n_iter_no_change=2,
+            tol=10.0,
+            **common,
+        ),
     }
     for name, est in models.items():
         est.fit(X)
