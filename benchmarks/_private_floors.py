@@ -80,7 +80,7 @@ def mmvaeplus_terms(net, xs, beta=1.0):
     # q(z_m | X): the mixture of all experts at each source's draw, (M, B)
     log_qz = torch.logsumexp(log_normal(z[:, None], mu[None], lv[None]), 1) - math.log(n_views)
     log_qw = log_normal(w, wmu, wlv)
-    own = torch.eye(n_views, dtype=torch.bool)[:, :, None, None]  # (M, M, 1, 1)
+    own = torch.eye(n_views, dtype=torch.bool, device=z.device)[:, :, None, None]  # (M, M, 1, 1)
     rec = 0.0
     for d in range(n_views):
         # source m decodes view d with its own w_d when m == d, else w~ from r_d
@@ -146,7 +146,8 @@ class DMVAEFloor:
         batch = xs[0].shape[0]
         mu, lv = experts(net.shared_encoders, xs)
         smu, slv = experts(net.private_encoders, xs)
-        in_a = torch.rand(batch, n_views) < 0.5  # random halves of the views
+        dev = xs[0].device
+        in_a = torch.rand(batch, n_views, device=dev) < 0.5  # random halves of the views
         mu_a, _ = product(mu, lv, in_a)
         mu_b, _ = product(mu, lv, ~in_a)
         c_bar = torch.where(in_a.T.unsqueeze(-1), mu_a, mu_b).detach()  # (M, B, Dc)
@@ -156,9 +157,11 @@ class DMVAEFloor:
             for d, x in enumerate(xs)
         )
         loss = -rec + kl_standard(smu, slv).sum(0)
-        keep = torch.rand(n_views) < 0.5  # InfoNCE: all views against a random subset
-        keep[torch.randint(n_views, (1,))] = True
-        c_full = rsample(*product(mu, lv, torch.ones(batch, n_views, dtype=torch.bool)))
+        keep = torch.rand(n_views, device=dev) < 0.5  # InfoNCE: all views against a random subset
+        keep[torch.randint(n_views, (1,), device=dev)] = True
+        c_full = rsample(
+            *product(mu, lv, torch.ones(batch, n_views, dtype=torch.bool, device=dev))
+        )
         c_sub = rsample(*product(mu, lv, keep.expand(batch, n_views)))
         loss = loss - 0.5 * (contrast(c_full, c_sub) + contrast(c_sub, c_full))
         logits = net.discriminators(smu, c_bar)  # TC(s_m, c) of every view, (M, B, 2)
@@ -169,9 +172,9 @@ class DMVAEFloor:
     def after_step(self):
         s, c = self.pairs
         n_views, batch = s.shape[:2]
-        ones = torch.zeros(n_views * batch, dtype=torch.long)
+        ones = torch.zeros(n_views * batch, dtype=torch.long, device=s.device)
         for _ in range(self.aux_steps):
-            perm = torch.argsort(torch.rand(n_views, batch), 1)  # per view
+            perm = torch.argsort(torch.rand(n_views, batch, device=s.device), 1)  # per view
             s_perm = torch.gather(s, 1, perm.unsqueeze(-1).expand_as(s))
             logits = self.net.discriminators(torch.cat([s, s_perm], 1), torch.cat([c, c], 1))
             joint = logits[:, :batch].reshape(-1, 2)
@@ -179,7 +182,7 @@ class DMVAEFloor:
             per_view = F.cross_entropy(joint, ones, reduction="none") + F.cross_entropy(
                 marginal, ones + 1, reduction="none"
             )
-            aux = per_view.reshape(n_views, batch).mean(1).sum()
+            aux = 0.5 * per_view.reshape(n_views, batch).mean(1).sum()  # mean of the two
             self.aux_opt.zero_grad()
             aux.backward()
             self.aux_opt.step()

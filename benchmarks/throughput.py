@@ -63,8 +63,6 @@ from skmmvae import (  # noqa: E402
 from skmmvae.modalities import resolve_modalities  # noqa: E402
 from skmmvae.training import CHANNELS_LAST, seeded  # noqa: E402
 
-LOG_2PI = math.log(2 * math.pi)
-
 
 def mlp(sizes):
     layers = []
@@ -90,11 +88,7 @@ class FloorModel(nn.Module):
 
     def loglik(self, m, x, z):
         s = self.log_s[m]
-        return (-0.5 * LOG_2PI - s - 0.5 * ((x - self.dec[m](z)) / s.exp()) ** 2).sum(-1)
-
-
-def gauss_kl(mu, lv):
-    return 0.5 * (mu**2 + lv.exp() - 1 - lv).sum(-1)
+        return (-0.5 * pf.LOG_2PI - s - 0.5 * ((x - self.dec[m](z)) / s.exp()) ** 2).sum(-1)
 
 
 def poe(mus, lvs, prior):
@@ -108,16 +102,12 @@ def floor_mvae(model, xs):
     mus, lvs = model.experts(xs)
     mu, lv = poe(mus, lvs, prior=True)
     z = mu + torch.exp(0.5 * lv) * torch.randn_like(mu)
-    elbo = sum(model.loglik(m, x, z) for m, x in enumerate(xs)) - gauss_kl(mu, lv)
+    elbo = sum(model.loglik(m, x, z) for m, x in enumerate(xs)) - pf.kl_standard(mu, lv)
     for m, x in enumerate(xs):
         mu_m, lv_m = poe([mus[m]], [lvs[m]], prior=True)
         z_m = mu_m + torch.exp(0.5 * lv_m) * torch.randn_like(mu_m)
-        elbo = elbo + model.loglik(m, x, z_m) - gauss_kl(mu_m, lv_m)
+        elbo = elbo + model.loglik(m, x, z_m) - pf.kl_standard(mu_m, lv_m)
     return -elbo.mean()
-
-
-def normal_logpdf(z, mu, lv):
-    return -0.5 * (LOG_2PI + lv + (z - mu) ** 2 * torch.exp(-lv)).sum(-1)
 
 
 def floor_mmvae(model, xs):
@@ -126,9 +116,9 @@ def floor_mmvae(model, xs):
     mu, lv = torch.stack(mus), torch.stack(lvs)  # (M, B, D)
     z = mu + torch.exp(0.5 * lv) * torch.randn_like(mu)  # one draw per source
     # the mixture of all experts at every source's draw, (M, B)
-    log_q = torch.logsumexp(normal_logpdf(z[:, None], mu[None], lv[None]), 1)
+    log_q = torch.logsumexp(pf.log_normal(z[:, None], mu[None], lv[None]), 1)
     log_q = log_q - math.log(n_views)
-    log_p = normal_logpdf(z, torch.zeros_like(z), torch.zeros_like(z))
+    log_p = pf.log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
     rec = sum(model.loglik(d, x, z) for d, x in enumerate(xs))  # all sources per call
     return -(rec + log_p - log_q).mean()
 
@@ -138,7 +128,7 @@ def floor_mopoe(model, xs):
     n_views = len(xs)
     subsets = [c for k in range(1, n_views + 1) for c in itertools.combinations(range(n_views), k)]
     posts = [poe([mus[m] for m in s], [lvs[m] for m in s], prior=False) for s in subsets]
-    kl = sum(gauss_kl(mu, lv) for mu, lv in posts) / len(subsets)
+    kl = sum(pf.kl_standard(mu, lv) for mu, lv in posts) / len(subsets)
     batch = xs[0].shape[0]
     # stratified: contiguous blocks of the (already shuffled) batch per subset
     bounds = np.linspace(0, batch, len(subsets) + 1).astype(int)

@@ -223,6 +223,8 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
             "mixed_precision": "reduced precision is set with precision=",
             "dataloader_config": "batches are split across processes (batch_size is global)",
             "device_placement": "the library places the data and the module",
+            "gradient_accumulation_steps": "every step uses the whole global batch",
+            "rng_types": "the shuffling generator is synchronised across processes",
         }
         for key, why in owned.items():
             if key in kwargs:
@@ -261,8 +263,6 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
             callbacks=self._net_callbacks(),
             device=self.device_,
             verbose=int(self.verbose),
-            compile=bool(self.compile),
-            **{f"compile__{k}": v for k, v in self._compile_args().items()},
             **extra,
         )
 
@@ -270,8 +270,8 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
         return self.compile if isinstance(self.compile, dict) else {}
 
     def _set_compile(self):
-        """``compile`` on the net (a warm start may change it; the net compiles again
-        only when its settings or its module changed)."""
+        """``compile`` on the net, set before every training call (a warm start may
+        change it; the net compiles again only when its settings or its module changed)."""
         net = self.net_
         for key in [k for k in vars(net) if k.startswith("compile__")]:
             delattr(net, key)
@@ -431,21 +431,24 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
     def _accelerator_for(self, fresh):
         """The accelerator of this training call (None without ``accelerate``); a warm
         start gets a new one (the fitted net keeps none) on the device it was fitted on."""
-        if not self.accelerate:
+        wanted = isinstance(self.accelerate, dict) or bool(self.accelerate)  # {}: defaults
+        if not wanted:
             if not fresh and isinstance(self.net_, AcceleratedMultimodalNet):
                 raise ValueError(self._switch_message("True", "False"))
             return None
         if not fresh and not isinstance(self.net_, AcceleratedMultimodalNet):
             raise ValueError(self._switch_message("False", repr(self.accelerate)))
         accelerator = self._make_accelerator()
-        wanted = self.device if fresh else self.device_
-        if wanted != "auto" and torch.device(wanted).type != accelerator.device.type:
-            raise ValueError(
-                f"device={wanted!r} but the accelerator trains on {str(accelerator.device)!r}; "
-                "with accelerate the launcher chooses the device (leave device='auto')."
-            )
-        if not fresh:
+        if fresh:
+            if self.device != "auto" and torch.device(self.device).type != accelerator.device.type:
+                raise ValueError(
+                    f"device={self.device!r} but the accelerator trains on "
+                    f"{str(accelerator.device)!r}; with accelerate the launcher chooses the "
+                    "device (leave device='auto')."
+                )
+        else:  # continue on this process's device (e.g. its own GPU in a new launch)
             self.net_.accelerator = accelerator
+            self.to_device(str(accelerator.device))
         return accelerator
 
     def _switch_message(self, before, after):
@@ -458,7 +461,7 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
     def _set_precision(self):
         """The networks' dtype on the module, and the loss scaler of float16 training
         on the net (kept across warm starts while the precision stays "16-mixed")."""
-        self.net_.module_.network_dtype = PRECISIONS[self.precision]
+        self.net_._core().network_dtype = PRECISIONS[self.precision]  # wrapped or not
         if self.precision != "16-mixed":
             self.net_.grad_scaler = None
         elif self.net_.grad_scaler is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import math
 
 import torch
@@ -169,8 +168,9 @@ def stratified_bound(log_w, observed, objective, dreg=None):
 
 # Contrastive terms take their negatives from the whole batch. When a batch is split
 # across processes (data-parallel training), the training engine installs a gather of
-# the rows of all processes for the forward pass (across_processes).
-_GATHER = contextvars.ContextVar("skmmvae_gather", default=None)
+# the rows of all processes for the forward pass (across_processes). A plain module
+# global, not a ContextVar: torch.compile traces a global read without a graph break.
+_gather = None
 
 
 @contextlib.contextmanager
@@ -178,21 +178,21 @@ def across_processes(gather):
     """Within the block, :func:`whole_batch` calls ``gather(rows, valid)``, which must
     return the rows of every process's share of the batch (concatenated in process
     order, gradients flowing back to each process), their ``valid`` flags, and where
-    this process's rows start."""
-    token = _GATHER.set(gather)
+    this process's rows start. (One training forward per process at a time.)"""
+    global _gather
+    previous, _gather = _gather, gather
     try:
         yield
     finally:
-        _GATHER.reset(token)
+        _gather = previous
 
 
 def whole_batch(rows, valid):
     """``(rows, valid, start)`` of the whole batch: this process's ``rows`` and
     ``start = 0`` unless a gather is installed (:func:`across_processes`)."""
-    gather = _GATHER.get()
-    if gather is None:
+    if _gather is None:
         return rows, valid, 0
-    return gather(rows, valid)
+    return _gather(rows, valid)
 
 
 def contrast(anchor, positive, valid, temperature=1.0):

@@ -317,9 +317,12 @@ COMMON_DOC = """
         ``torchrun``) and every process trains its share of each batch; gradients
         are averaged across processes. ``batch_size`` is the global batch (rounded up
         to a multiple of the number of processes); the history holds means over all
-        rows. A dict gives ``accelerate.Accelerator`` arguments (e.g.
-        ``{"gradient_accumulation_steps": 2}``); reduced precision is ``precision``'s
-        job, not the accelerator's. Requires ``pip install skmmvae[distributed]``.
+        rows. A dict (``{}``: the defaults) gives ``accelerate.Accelerator`` arguments,
+        e.g. ``{"cpu": True}`` or ``{"kwargs_handlers": [...]}`` (replacing the default
+        ``DistributedDataParallelKwargs(find_unused_parameters=True)``); the settings
+        the library owns are refused (``mixed_precision``: use ``precision``;
+        ``gradient_accumulation_steps``, ``dataloader_config``, ``device_placement``,
+        ``rng_types``). Requires ``pip install skmmvae[distributed]``.
     warm_start : bool, default=False
         Continue training the fitted model in ``fit`` instead of starting afresh.
         Parameters changed with ``set_params`` since the last fit (``lr``, ``beta``,

@@ -232,6 +232,10 @@ class MultimodalNet(NeuralNet):
         """Around each forward pass: what batch-wide terms (contrastive negatives) see."""
         return contextlib.nullcontext()
 
+    def _all_finite(self, loss):
+        """Whether the batch loss is finite (in every process, for several)."""
+        return bool(torch.isfinite(loss))
+
     def _backward(self, loss):
         loss.backward()
 
@@ -429,7 +433,7 @@ class MultimodalNet(NeuralNet):
         with self._batch_context():
             terms = self._forward_module()(batch.views, batch.mask)
         loss = terms["loss"].mean()
-        if not torch.isfinite(loss):
+        if not self._all_finite(loss):
             bad = [k for k, v in terms.items() if not torch.isfinite(v).all()]
             epoch = len(self.history)
             raise FloatingPointError(
@@ -541,7 +545,9 @@ class AcceleratedMultimodalNet(AccelerateMixin, MultimodalNet):
       :func:`skmmvae.objectives.across_processes`), as one process would see them;
     * the recorded batch losses and the loss parts' epoch sums and row counts are
       reduced over processes, so the history holds the means over all rows, the same
-      in every process;
+      in every process (accelerate completes the last global batch of an epoch with
+      rows from its start, so up to ``batch_size - 1`` rows count twice);
+    * a non-finite loss stops every process (the check is reduced over processes);
     * the auxiliary networks' gradients (DMVAE's discriminators, which are trained
       outside the wrapped forward) are averaged over processes before their step;
     * every process draws its own reparameterisation noise (one seed stream each,
@@ -551,10 +557,11 @@ class AcceleratedMultimodalNet(AccelerateMixin, MultimodalNet):
       without the accelerator) and a warm start prepares them again.
     """
 
-    def _initialize_callbacks(self):
-        # the epoch table: printed by the main process only, and only when verbose
+    def initialize_callbacks(self):
+        # the epoch table: printed by the main process only, and only when verbose (a
+        # warm start that changes verbose initialises the callbacks again)
         self.callbacks__print_log__sink = print_on_main if self.verbose else print_nothing
-        return super()._initialize_callbacks()
+        return super().initialize_callbacks()
 
     def _core(self):
         return self.accelerator.unwrap_model(self.module_, keep_fp32_wrapper=False)
@@ -568,8 +575,9 @@ class AcceleratedMultimodalNet(AccelerateMixin, MultimodalNet):
         return across_processes(self._gather_rows)
 
     def _gather_rows(self, rows, valid):
-        """Every process's share of the batch (equal sizes: accelerate evens the last
-        batch out), with gradients flowing back to the process that computed them."""
+        """Every process's share of the batch (equal sizes: accelerate completes the
+        last global batch with rows from the start of the epoch), with gradients
+        flowing back to the process that computed them."""
         whole = AllGather.apply(rows)
         valid_all = self.accelerator.gather(valid.to(torch.uint8)).bool()
         return whole, valid_all, torch.distributed.get_rank() * rows.shape[0]
@@ -594,12 +602,30 @@ class AcceleratedMultimodalNet(AccelerateMixin, MultimodalNet):
     def validation_step(self, batch, **fit_params):
         return self._mean_over_processes(super().validation_step(batch, **fit_params))
 
+    def _all_finite(self, loss):
+        # every process must take the same branch: one raising while the others wait
+        # in a collective would hang the run
+        finite = torch.isfinite(loss.detach()).to(torch.float32).reshape(1)
+        if self.accelerator.num_processes > 1:
+            finite = self.accelerator.reduce(finite, reduction="mean")
+        return bool(finite.item() == 1.0)
+
     def _sync_auxiliary_gradients(self, params):
         if self.accelerator.num_processes == 1:
             return
-        grads = [p.grad for p in params if p.grad is not None]
-        for grad, mean in zip(grads, self.accelerator.reduce(grads, reduction="mean")):
-            grad.copy_(mean)
+        # one all-reduce of all gradients; a process whose share gave an auxiliary
+        # network no gradient (e.g. no view with two observed rows) contributes zeros,
+        # so every process takes part in the same collective
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        flat = torch.cat([p.grad.reshape(-1) for p in params])
+        flat = self.accelerator.reduce(flat, reduction="mean")
+        offset = 0
+        for p in params:
+            n = p.numel()
+            p.grad.copy_(flat[offset : offset + n].view_as(p.grad))
+            offset += n
 
     def _reduce_parts(self, sums, count):
         if self.accelerator.num_processes == 1:
@@ -607,8 +633,8 @@ class AcceleratedMultimodalNet(AccelerateMixin, MultimodalNet):
         names = sorted(sums)
         device = self.accelerator.device
         local = torch.stack(
-            [torch.as_tensor(sums[n], dtype=torch.float32, device=device) for n in names]
-            + [torch.tensor(float(count), device=device)]
+            [torch.as_tensor(sums[n], dtype=torch.float64, device=device) for n in names]
+            + [torch.tensor(float(count), dtype=torch.float64, device=device)]
         )
         total = self.accelerator.reduce(local, reduction="sum").cpu().tolist()
         return dict(zip(names, total[:-1])), total[-1]

@@ -50,7 +50,13 @@ def test_one_process_accelerated_fit_pickles_and_warm_starts(cls, X):
 
 
 def test_accelerate_settings_the_library_owns_are_refused(X):
-    for key in ("mixed_precision", "device_placement", "dataloader_config"):
+    for key in (
+        "mixed_precision",
+        "device_placement",
+        "dataloader_config",
+        "gradient_accumulation_steps",
+        "rng_types",
+    ):
         with pytest.raises(ValueError, match=f"accelerate must not set '{key}'"):
             MMVAEPlus(accelerate={key: None}, **KW).fit(X)
     with pytest.raises(ValueError, match="^accelerate must be True or False or a dict"):
