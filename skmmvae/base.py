@@ -430,7 +430,8 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
 
     def _accelerator_for(self, fresh):
         """The accelerator of this training call (None without ``accelerate``); a warm
-        start gets a new one (the fitted net keeps none) on the device it was fitted on."""
+        start gets a new one (the fitted net keeps none) and moves the model to its
+        device (this process's GPU in a new launch)."""
         wanted = isinstance(self.accelerate, dict) or bool(self.accelerate)  # {}: defaults
         if not wanted:
             if not fresh and isinstance(self.net_, AcceleratedMultimodalNet):
