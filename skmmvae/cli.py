@@ -25,7 +25,7 @@ import numpy as np
 
 from . import methods as _methods
 
-__all__ = ["fit_views", "main", "quickstart", "read_view_files"]
+__all__ = ["coverage_report", "epochs_rule", "fit_views", "main", "quickstart", "read_view_files"]
 
 
 def quickstart(n_samples=3000, max_epochs=30, random_state=0, out=None):
@@ -145,7 +145,7 @@ def _read_one(path, id_column):
     return frame.astype(float)
 
 
-def read_view_files(paths, id_column=None):
+def read_view_files(paths, id_column=None, return_columns=False):
     """Read one file per view into a :class:`~skmmvae.MultiView`.
 
     Parameters
@@ -157,12 +157,16 @@ def read_view_files(paths, id_column=None):
         Column holding sample ids. The views are then aligned on it (outer join,
         sorted ids); a sample absent from a file has that view missing. Without it
         every file must have the same rows in the same order.
+    return_columns : bool, default=False
+        Also return each view's column names.
 
     Returns
     -------
     X : MultiView
     sample_ids : ndarray
         The ids (or ``0..n-1``).
+    columns : list of list
+        Each view's column names (only with ``return_columns``).
     """
     from .views import MultiView
 
@@ -174,12 +178,47 @@ def read_view_files(paths, id_column=None):
                 f"The view files have different numbers of rows {[len(f) for f in frames]}; "
                 "give the sample-id column with --id-column to align them."
             )
-        return MultiView([f.to_numpy() for f in frames]), np.arange(len(frames[0]))
+        X, ids = MultiView([f.to_numpy() for f in frames]), np.arange(len(frames[0]))
+        return (X, ids, [list(f.columns) for f in frames]) if return_columns else (X, ids)
     ids = frames[0].index
     for f in frames[1:]:
         ids = ids.union(f.index)
     ids = ids.sort_values()
-    return MultiView([f.reindex(ids).to_numpy() for f in frames]), ids.to_numpy()
+    present = np.column_stack([ids.isin(f.index) for f in frames])  # (n, M)
+    if len(frames) > 1 and not (present.sum(1) >= 2).any():
+        counts = ", ".join(f"{p}: {len(f)}" for p, f in zip(paths, frames))
+        raise ValueError(
+            f"The view files share no sample ids in column {id_column!r} ({counts} ids, "
+            f"e.g. {[str(f.index[0]) for f in frames if len(f)][:3]}): no sample has two "
+            "views, so nothing shared can be learned. Check that the files use the same "
+            "ids (same column, same spelling)."
+        )
+    X = MultiView([f.reindex(ids).to_numpy() for f in frames])
+    if return_columns:
+        return X, ids.to_numpy(), [list(f.columns) for f in frames]
+    return X, ids.to_numpy()
+
+
+def _observed(X):
+    """``(n, M)`` bool: which views each sample has (absent samples are NaN rows)."""
+    if X.mask is not None:
+        return X.mask
+    return np.column_stack([~np.isnan(v.reshape(len(v), -1)).all(axis=1) for v in X.views])
+
+
+def coverage_report(X, paths):
+    """Lines saying how many samples each view file contributes and how many samples
+    lack it."""
+    mask = _observed(X)
+    n = len(mask)
+    lines = [f"{n} samples; {int(mask.all(1).sum())} have every view"]
+    for m, path in enumerate(paths):
+        have = int(mask[:, m].sum())
+        lines.append(
+            f"  view {m} ({os.path.basename(path)}): {have} samples, {X.views[m].shape[1]} "
+            f"features, missing in {n - have}"
+        )
+    return lines
 
 
 def _parse_params(items):
@@ -195,6 +234,24 @@ def _parse_params(items):
     return params
 
 
+EARLY_STOPPING_ROWS = 50  # from this many samples on, the epochs are chosen by early stopping
+
+
+def epochs_rule(n_samples, params):
+    """Parameters that choose the number of epochs when the user did not: early
+    stopping on 10 % held-out samples (at most 300 epochs) from 50 samples on, else
+    100 epochs. Returns the parameters to add and a sentence saying what was chosen."""
+    if "max_epochs" in params or "early_stopping" in params:
+        return {}, None
+    if n_samples >= EARLY_STOPPING_ROWS:
+        return (
+            {"early_stopping": True, "max_epochs": 300},
+            "epochs: early stopping on 10% held-out samples (patience 10, at most 300); "
+            "set --max-epochs to fix them",
+        )
+    return {"max_epochs": 100}, f"epochs: 100 (fewer than {EARLY_STOPPING_ROWS} samples)"
+
+
 def fit_views(
     paths,
     method="IDMVAE",
@@ -204,8 +261,35 @@ def fit_views(
     latents=None,
     model_out=None,
     stream=None,
+    imputed_dir=None,
+    model_card=None,
 ):
     """Train ``method`` on view files and write the latents as CSV (``skmmvae fit``).
+
+    Parameters
+    ----------
+    paths : list of str
+        One file per view (see :func:`read_view_files`).
+    method : str, default="IDMVAE"
+        A registered method name (any case).
+    out : str, default="latents.csv"
+        Where the latents go (one row per sample id).
+    params : dict, default=None
+        Estimator parameters. Without ``max_epochs`` or ``early_stopping`` the epochs
+        follow :func:`epochs_rule`.
+    id_column : str, default=None
+        The sample-id column the views are aligned on.
+    latents : str, default=None
+        Which latent blocks to write (the estimator's ``latents``).
+    model_out : str, default=None
+        Also save the fitted model with joblib.
+    stream : file, default=sys.stdout
+        Where the report goes.
+    imputed_dir : str, default=None
+        Also write every view with its missing samples imputed, one CSV per view
+        (``<view file name>.imputed.csv``) in this folder.
+    model_card : str, default=None
+        Also write a Markdown model card: method, parameters, data, final loss parts.
 
     Returns
     -------
@@ -214,25 +298,38 @@ def fit_views(
     import pandas as pd
 
     stream = sys.stdout if stream is None else stream
-    X, ids = read_view_files(paths, id_column)
-    est = _methods.get(method)(**(params or {}))
+    X, ids, columns = read_view_files(paths, id_column, return_columns=True)
+    params = dict(params or {})
+    extra, rule = epochs_rule(len(X), params)
+    est = _methods.get(method)(**{**params, **extra})
     if latents is not None:
         est.set_params(latents=latents)
-    print(
-        f"skmmvae fit: {method} on {len(X)} samples, views {[v.shape[1] for v in X.views]}",
-        file=stream,
-    )
+    print(f"skmmvae fit: {type(est).__name__}", file=stream)
+    report = coverage_report(X, paths)
+    for line in report:
+        print(line, file=stream)
+    if rule:
+        print(rule, file=stream)
     start = time.perf_counter()
     est.fit(X)
-    print(
-        f"trained {len(est.history_)} epochs in {time.perf_counter() - start:.1f} s", file=stream
-    )
+    seconds = time.perf_counter() - start
+    print(f"trained {len(est.history_)} epochs in {seconds:.1f} s", file=stream)
     Z = est.transform(X)
-    frame = pd.DataFrame(
-        Z, columns=est.get_feature_names_out(), index=pd.Index(ids, name="sample")
-    )
-    frame.to_csv(out)
-    print(f"wrote {Z.shape[1]} latent columns for {len(frame)} samples to {out}", file=stream)
+    index = pd.Index(ids, name="sample")
+    pd.DataFrame(Z, columns=est.get_feature_names_out(), index=index).to_csv(out)
+    print(f"wrote {Z.shape[1]} latent columns for {len(Z)} samples to {out}", file=stream)
+    if imputed_dir is not None:
+        os.makedirs(imputed_dir, exist_ok=True)
+        for m, (path, view) in enumerate(zip(paths, est.impute(X).views)):
+            name = os.path.splitext(os.path.basename(path))[0] + ".imputed.csv"
+            target = os.path.join(imputed_dir, name)
+            pd.DataFrame(view, index=index, columns=columns[m]).to_csv(target)
+            n_missing = int((~_observed(X)[:, m]).sum())
+            print(f"wrote view {m} with {n_missing} imputed samples to {target}", file=stream)
+    if model_card is not None:
+        with open(model_card, "w") as fh:
+            fh.write(_model_card(est, paths, report, seconds))
+        print(f"wrote the model card to {model_card}", file=stream)
     if model_out is not None:
         import joblib
 
@@ -241,9 +338,57 @@ def fit_views(
     return est
 
 
+def _model_card(est, paths, report, seconds):
+    """A Markdown model card: method, version, data, parameters, final loss parts."""
+    from . import __version__
+
+    history = est.history_
+    best = [i for i, row in enumerate(history) if row.get("valid_loss_best")]
+    restored = bool(best) and est.get_params().get("early_stopping", False)
+    epoch = best[-1] if restored else len(history) - 1
+    parts = {k: v for k, v in history[epoch].items() if k.startswith(("train_", "valid_"))}
+    note = "; the best validation loss, whose weights early stopping restored" if restored else ""
+    parts = {k: v for k, v in parts.items() if not k.endswith(("_best", "_count"))}
+    defaults = type(est)().get_params(deep=False)
+    changed = {k: v for k, v in est.get_params(deep=False).items() if repr(v) != repr(defaults[k])}
+    lines = [
+        f"# Model card: {type(est).__name__}",
+        "",
+        f"- skmmvae {__version__}, trained {len(est.history_)} epochs in {seconds:.1f} s on "
+        f"{est.device_}",
+        f"- views: {', '.join(paths)}",
+        "",
+        "## Data",
+        "",
+        *[f"- {line.strip()}" for line in report],
+        "",
+        "## Parameters (other than the defaults)",
+        "",
+        *[f"- `{k}` = `{v!r}`" for k, v in sorted(changed.items())],
+        "",
+        f"## Loss parts of epoch {epoch + 1} (per sample{note})",
+        "",
+        "| part | value |",
+        "|---|---:|",
+        *[f"| {k} | {v:.4g} |" for k, v in sorted(parts.items())],
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="skmmvae", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="skmmvae",
+        description="Multimodal variational autoencoders with the scikit-learn API: learn "
+        "shared and view-specific latents from several views of the same samples, impute "
+        "missing views, generate.",
+        epilog="Run 'skmmvae COMMAND --help' for a command's options. Methods: "
+        f"{', '.join(method_names())}.",
+    )
+    parser.add_argument("--version", action="version", version=f"skmmvae {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     qs = sub.add_parser("quickstart", help="train MVAE, MMVAE and MoPoE on synthetic views")
     qs.add_argument("--n-samples", type=int, default=3000)
     qs.add_argument("--max-epochs", type=int, default=30)
@@ -265,7 +410,13 @@ def main(argv=None):
     fit.add_argument("--out", default="latents.csv", help="output CSV (default latents.csv)")
     fit.add_argument("--id-column", default=None, help="sample-id column to align the views on")
     fit.add_argument("--latents", default=None, choices=["all", "shared", "private", "per_view"])
-    fit.add_argument("--max-epochs", type=int, default=None)
+    fit.add_argument(
+        "--max-epochs",
+        type=int,
+        default=None,
+        help="epochs (default: early stopping on 10%% held-out samples, at most 300; "
+        "100 epochs below 50 samples)",
+    )
     fit.add_argument("--random-state", type=int, default=0)
     fit.add_argument(
         "--param",
@@ -274,6 +425,14 @@ def main(argv=None):
         help="any estimator parameter, e.g. --param lambda1=80 --param n_shared=8",
     )
     fit.add_argument("--save-model", default=None, help="also joblib-dump the fitted model")
+    fit.add_argument(
+        "--imputed-dir",
+        default=None,
+        help="also write every view with its missing samples imputed (CSV per view)",
+    )
+    fit.add_argument(
+        "--model-card", default=None, help="also write a Markdown model card to this file"
+    )
     fit.add_argument("--quiet", action="store_true", help="no per-epoch progress table")
     demo = sub.add_parser(
         "demo",
@@ -340,6 +499,8 @@ def main(argv=None):
                 args.id_column,
                 args.latents,
                 args.save_model,
+                imputed_dir=args.imputed_dir,
+                model_card=args.model_card,
             )
         except (ValueError, FileNotFoundError, ImportError, TypeError) as err:
             print(f"skmmvae fit: error: {err}", file=sys.stderr)

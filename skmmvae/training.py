@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import re
+import sys
 import threading
 
 import numpy as np
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import PrintLog
 from skorch.hf import AccelerateMixin
 from skorch.utils import TeeGenerator
 
@@ -188,6 +191,22 @@ def _same_setting(a, b):
         return a is b
 
 
+ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class EpochTable(PrintLog):
+    """skorch's epoch table (``PrintLog``), printed only when the net is verbose, and
+    without colour codes when standard output is not a terminal (a log file, a pipe)."""
+
+    def _sink(self, text, verbose):
+        if not verbose:
+            return
+        isatty = getattr(sys.stdout, "isatty", None)
+        if not (isatty is not None and isatty()):
+            text = ANSI_CODES.sub("", text)
+        self.sink(text)
+
+
 class MultimodalNet(NeuralNet):
     """skorch net whose module computes its own objective from ``(views, mask)``.
 
@@ -198,6 +217,13 @@ class MultimodalNet(NeuralNet):
     def __init__(self, module, **kwargs):
         kwargs.setdefault("train_split", None)
         super().__init__(module, criterion=None, **kwargs)
+
+    @property
+    def _default_callbacks(self):
+        return [
+            (name, EpochTable() if name == "print_log" else callback)
+            for name, callback in super()._default_callbacks
+        ]
 
     def initialize_criterion(self):
         # The objective is the module's forward; there is no separate criterion.
@@ -486,10 +512,6 @@ def print_on_main(*args, **kwargs):
     PartialState().print(*args, **kwargs)
 
 
-def print_nothing(*args, **kwargs):
-    """A print sink that drops its output."""
-
-
 class ShardedBatches:
     """Minibatches of a :class:`ViewData` whose row numbers come from a data loader
     that ``accelerate`` prepared: each process gets its slice of every global batch."""
@@ -558,9 +580,8 @@ class AcceleratedMultimodalNet(AccelerateMixin, MultimodalNet):
     """
 
     def initialize_callbacks(self):
-        # the epoch table: printed by the main process only, and only when verbose (a
-        # warm start that changes verbose initialises the callbacks again)
-        self.callbacks__print_log__sink = print_on_main if self.verbose else print_nothing
+        # the epoch table (printed when verbose: EpochTable) by the main process only
+        self.callbacks__print_log__sink = print_on_main
         return super().initialize_callbacks()
 
     def _core(self):

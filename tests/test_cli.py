@@ -4,6 +4,7 @@ import io
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from skmmvae.cli import main, quickstart
@@ -101,6 +102,88 @@ def test_fit_command_reports_bad_input_clearly(tmp_path, capsys):
     (tmp_path / "v.json").write_text("{}")
     assert main(["fit", npy, str(tmp_path / "v.json")]) == 2
     assert "unsupported file type" in capsys.readouterr().err
+
+
+def test_fit_refuses_view_files_that_share_no_sample_ids(tmp_path, capsys):
+    """Two files whose ids never meet (here 's001' vs 'S-1') would train a model in
+    which no sample has two views: an error naming the files and their id counts."""
+    import pandas as pd
+
+    _write_views(tmp_path)
+    frame = pd.read_csv(tmp_path / "a.csv")
+    frame.assign(id=[f"S-{i}" for i in range(len(frame))]).to_csv(tmp_path / "d.csv", index=False)
+    args = [str(tmp_path / "a.csv"), str(tmp_path / "d.csv"), "--id-column", "id"]
+    assert main(["fit", *args, "--out", str(tmp_path / "z.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "share no sample ids in column 'id'" in err and "a.csv: 60" in err
+    assert not (tmp_path / "z.csv").exists()
+
+
+def test_fit_reports_coverage_and_writes_imputed_views_and_a_model_card(tmp_path, capsys):
+    import pandas as pd
+
+    a, b, ids = _write_views(tmp_path)
+    paths = [str(tmp_path / "a.csv"), str(tmp_path / "b.tsv")]
+    card, imputed = tmp_path / "card.md", tmp_path / "imputed"
+    code = main(
+        ["fit", *paths, "--id-column", "id", "--method", "mmvaeplus", "--max-epochs", "2"]
+        + ["--param", "n_shared=2", "--param", "n_private=2", "--out", str(tmp_path / "z.csv")]
+        + ["--imputed-dir", str(imputed), "--model-card", str(card)]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "60 samples; 50 have every view" in out
+    assert "view 0 (a.csv): 60 samples, 4 features, missing in 0" in out
+    assert "view 1 (b.tsv): 50 samples, 3 features, missing in 10" in out
+    assert "\x1b[" not in out  # captured output is no terminal: no colour codes
+    # the imputed view b: its columns, every sample id, observed rows as read, the 10
+    # samples the file lacks filled in
+    view_b = pd.read_csv(imputed / "b.imputed.csv", index_col=0)
+    assert list(view_b.columns) == ["x", "y", "z"] and list(view_b.index) == ids
+    truth = pd.read_csv(tmp_path / "b.tsv", sep="\t").set_index("id").loc[ids[10:]]
+    np.testing.assert_allclose(view_b.iloc[10:].to_numpy(), truth.to_numpy(), rtol=1e-6)
+    assert np.isfinite(view_b.iloc[:10].to_numpy()).all()
+    text = card.read_text()
+    assert text.startswith("# Model card: MMVAEPlus")
+    assert "- `n_shared` = `2`" in text and "- view 1 (b.tsv): 50 samples" in text
+    assert "| train_loss |" in text and "Loss parts of epoch 2" in text
+
+
+def test_epochs_follow_the_data_size_unless_given():
+    from skmmvae.cli import EARLY_STOPPING_ROWS, epochs_rule
+
+    params, said = epochs_rule(EARLY_STOPPING_ROWS, {})
+    assert params == {"early_stopping": True, "max_epochs": 300} and "early stopping" in said
+    params, said = epochs_rule(EARLY_STOPPING_ROWS - 1, {})
+    assert params == {"max_epochs": 100} and "100" in said
+    assert epochs_rule(10_000, {"max_epochs": 5}) == ({}, None)
+    assert epochs_rule(10_000, {"early_stopping": False}) == ({}, None)
+
+
+def test_version_and_help(capsys):
+    from skmmvae import __version__
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"skmmvae {__version__}"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "Multimodal variational autoencoders" in text and "IDMVAE" in text
+
+
+def test_epoch_table_has_colour_codes_only_on_a_terminal(capsys, monkeypatch):
+    from skmmvae import MVAE, make_shared_private
+
+    X, _, _ = make_shared_private(n_samples=40, n_views=2, n_features=3, random_state=0)
+    MVAE(n_latent=2, max_epochs=2, hidden_layer_sizes=(4,), verbose=1).fit(X)
+    plain = capsys.readouterr().out
+    assert "train_loss" in plain and "\x1b[" not in plain
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    MVAE(n_latent=2, max_epochs=2, hidden_layer_sizes=(4,), verbose=1).fit(X)
+    assert "\x1b[" in capsys.readouterr().out  # skorch's highlighting of the best loss
+    MVAE(n_latent=2, max_epochs=2, hidden_layer_sizes=(4,), verbose=0).fit(X)
+    assert capsys.readouterr().out == ""
 
 
 def test_demo_reports_both_methods_and_writes_pngs(tmp_path):
