@@ -12,6 +12,7 @@ from .datasets import (
     read_idx,
 )
 from .modalities import Modality
+from .persistence import load, save
 from .views import MultiView, check_views
 
 __version__ = "0.1.0"
@@ -33,5 +34,7 @@ __all__ = [
     "load_mnist",
     "load_tcga",
     "load_mimic_cxr",
+    "save",
+    "load",
     "__version__",
 ]

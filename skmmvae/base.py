@@ -45,6 +45,12 @@ from .views import _validate_arrays, split_input
 __all__ = ["MultimodalModule", "MultimodalVAE"]
 
 
+def _version():
+    from . import __version__
+
+    return __version__
+
+
 def _has_complex(table):
     dtypes = table.dtypes if hasattr(table, "dtypes") else [getattr(table, "dtype", None)]
     return any(getattr(dt, "kind", None) == "c" for dt in dtypes)
@@ -516,9 +522,24 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
         """Fit, then return ``transform(X)``."""
         return self.fit(X, y, **fit_params).transform(X)
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_skmmvae_version"] = _version()
+        return state
+
     def __setstate__(self, state):
-        """Unpickling: a model fitted on a device this machine lacks (CUDA) runs on the
+        """Unpickling: a model pickled by another skmmvae version loads with a warning
+        naming both; a model fitted on a device this machine lacks (CUDA) runs on the
         device its net was loaded to (the CPU; skorch maps the tensors)."""
+        pickled_by = state.pop("_skmmvae_version", "a version before 0.1.0")
+        if pickled_by != _version():
+            warnings.warn(
+                f"This {type(self).__name__} was pickled by skmmvae {pickled_by} and is "
+                f"loaded by {_version()}; check its results or refit it. skmmvae.save / "
+                "skmmvae.load store models in a version-tolerant format.",
+                UserWarning,
+                stacklevel=2,
+            )
         super().__setstate__(state)
         net = self.__dict__.get("net_")
         fitted_on = self.__dict__.get("device_")
