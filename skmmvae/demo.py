@@ -170,19 +170,9 @@ def _evaluate(est, data, clf_digit, clf_quad, random_state):
     return row
 
 
-def _grid(images, rows, cols):
-    """Tile ``(rows * cols, 3, H, W)`` images into one ``(rows * (H+2), cols * (W+2), 3)``."""
-    n, c, h, w = images.shape
-    canvas = np.ones((rows * (h + 2), cols * (w + 2), 3), dtype=np.float32)
-    for i in range(min(n, rows * cols)):
-        r, k = divmod(i, cols)
-        tile = np.clip(images[i], 0, 1).transpose(1, 2, 0)
-        canvas[r * (h + 2) + 1 : r * (h + 2) + 1 + h, k * (w + 2) + 1 : k * (w + 2) + 1 + w] = tile
-    return canvas
-
-
 def _write_pngs(est, name, data, out_dir, random_state):
-    """Cross-generation grid, unconditional samples and a 2-D latent map; file paths."""
+    """Cross-generation grid, unconditional samples and a 2-D latent map
+    (:mod:`skmmvae.plotting`); the file paths."""
     try:
         import matplotlib
 
@@ -190,70 +180,47 @@ def _write_pngs(est, name, data, out_dir, random_state):
         import matplotlib.pyplot as plt
     except ImportError:
         return []
-    from sklearn.decomposition import PCA
+    from . import plotting
 
     slug = name.lower().replace("+", "plus")
-    paths = []
     n_views = len(data.X_test.views)
     rng = np.random.RandomState(random_state)
     # cross-generation: the digit (z) of row sample i, the style (w) of column sample j,
     # decoded into view 1; first row and column show the real images
-    k = 8
-    idx = rng.choice(len(data.y_test), k, replace=False)
-    source, target = 0, 1 % n_views
-    Xs = data.X_test[idx]
-    rows, cols = np.repeat(np.arange(k), k), np.tile(np.arange(k), k)
-    gen = est.generate(Xs[rows], cond_views=[source], gen_views=target, private=Xs[cols])
-    blank = np.ones((1, *gen.shape[1:]), dtype=np.float32)
-    header = np.concatenate([blank, Xs.views[target]])
-    body = [
-        np.concatenate([Xs.views[source][i : i + 1], gen[i * k : (i + 1) * k]]) for i in range(k)
-    ]
-    tiles = np.concatenate([header, *body])
-    fig, ax = plt.subplots(figsize=(6, 6))
-    ax.imshow(_grid(tiles, k + 1, k + 1))
-    ax.set_title(
-        f"{name}: cross-generation into view {target}\n(first row: real images of view "
-        f"{target}; first column: real images of view {source})",
-        fontsize=8,
+    idx = rng.choice(len(data.y_test), 8, replace=False)
+    figures = {}
+    ax, _ = plotting.plot_cross_generation(
+        est, data.X_test[idx], source=0, target=1 % n_views, n=8, random_state=random_state
     )
-    ax.set_xlabel(f"private latent w from the column's image (view {target})", fontsize=8)
-    ax.set_ylabel(f"shared latent z from the row's image (view {source})", fontsize=8)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    paths.append(os.path.join(out_dir, f"{slug}_cross_generation.png"))
-    fig.savefig(paths[-1], dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    # unconditional samples: one z per row shared by the 5 views, independent w's
-    samples = est.sample(8, random_state=random_state)
-    tiles = np.stack([samples[m][i] for i in range(8) for m in range(n_views)])
-    fig, ax = plt.subplots(figsize=(n_views * 1.1 + 1, 8 * 0.9))
-    ax.imshow(_grid(tiles, 8, n_views))
-    ax.set_title(f"{name}: unconditional samples", fontsize=8)
-    ax.set_xlabel("view (independent private latents w)", fontsize=8)
-    ax.set_ylabel("sample (one shared latent z per row)", fontsize=8)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    paths.append(os.path.join(out_dir, f"{slug}_samples.png"))
-    fig.savefig(paths[-1], dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    # 2-D map: PCA of z coloured by digit, PCA of w_0 coloured by quadrant
-    post = est.encode(data.X_test)  # one pass for both posterior means
-    Z, W0 = post["shared_mean"], post["private_loc"][:, 0]
+    figures["cross_generation"] = ax.figure
+    ax, _ = plotting.plot_samples(est, 8, random_state=random_state)
+    figures["samples"] = ax.figure
+    # 2-D maps: z coloured by digit, w_0 coloured by the quadrant of view 0
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
-    for ax, L, labels, title in (
-        (axes[0], Z, data.y_test, "shared z, coloured by digit"),
-        (axes[1], W0, data.q_test[:, 0], "private w_0, coloured by quadrant of view 0"),
-    ):
-        P = PCA(2, random_state=random_state).fit_transform(L)
-        sc = ax.scatter(P[:, 0], P[:, 1], c=labels, cmap="tab10", s=6)
-        ax.legend(*sc.legend_elements(), fontsize=6, loc="best", markerscale=0.7)
-        ax.set_title(f"{name}: {title} (PCA)", fontsize=9)
-        ax.set_xlabel("first principal component", fontsize=8)
-        ax.set_ylabel("second principal component", fontsize=8)
-    paths.append(os.path.join(out_dir, f"{slug}_latent_map.png"))
-    fig.savefig(paths[-1], dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    plotting.plot_latent_map(
+        est,
+        data.X_test,
+        data.y_test,
+        ax=axes[0],
+        random_state=random_state,
+        title=f"{name}: shared z, coloured by digit (PCA)",
+    )
+    plotting.plot_latent_map(
+        est,
+        data.X_test,
+        data.q_test[:, 0],
+        latents="private",
+        view=0,
+        ax=axes[1],
+        random_state=random_state,
+        title=f"{name}: private w_0, coloured by quadrant of view 0 (PCA)",
+    )
+    figures["latent_map"] = fig
+    paths = []
+    for kind, figure in figures.items():
+        paths.append(os.path.join(out_dir, f"{slug}_{kind}.png"))
+        figure.savefig(paths[-1], dpi=120, bbox_inches="tight")
+        plt.close(figure)
     return paths
 
 
