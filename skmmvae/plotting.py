@@ -279,7 +279,7 @@ def plot_samples(est, n=8, *, X=None, cond_views=None, ax=None, random_state=0):
         generated = est.sample(n, random_state=random_state)
         columns = [_pixels(est, m, generated[m]) for m in views]
         title = f"{type(est).__name__}: unconditional samples"
-        xlabel = "view (a shared latent z per row, independent private latents w)"
+        xlabel = "view (one shared z per row,\nindependent private w)"
     else:
         Xs = _multiview(X)[:n]
         cond = (
@@ -291,11 +291,11 @@ def plot_samples(est, n=8, *, X=None, cond_views=None, ax=None, random_state=0):
         real = [_pixels(est, m, Xs.views[m]) for m in cond]
         columns = real + [_pixels(est, m, generated[m]) for m in views]
         title = f"{type(est).__name__}: views generated from view(s) {cond}"
-        xlabel = f"real view(s) {cond}, then generated views {views}"
+        xlabel = f"real view(s) {cond},\nthen generated views {views}"
     n = len(columns[0])
     to_rgb = [c if c.shape[1] == 3 else np.repeat(c, 3, axis=1) for c in columns]
     tiles = np.stack([col[i] for i in range(n) for col in to_rgb])
-    ax = _axes(ax, (len(columns) * 1.1 + 1, n * 0.9))
+    ax = _axes(ax, (max(len(columns) * 1.1 + 1, 3.5), n * 0.9 + 0.8))
     image = _show_grid(ax, image_grid(tiles, n, len(columns)), title, xlabel, "sample")
     return ax, image
 

@@ -166,7 +166,9 @@ def load_mimic_cxr(
             CheXpert labels: 1 positive, 0 negative, -1 uncertain, NaN blank (not
             mentioned, or the study is absent from the CheXpert table).
         label_names : list of str
+            The CheXpert label of each column of ``labels``.
         study_ids, subject_ids : ndarray of int, shape (n,)
+            The MIMIC-CXR study and patient of each sample.
         dicom_ids : ndarray of object, shape (n, 2)
             The frontal and lateral dicom ids (None where missing).
         view_names : list of str

@@ -125,10 +125,13 @@ def make_multiomics(
         risk : ndarray of shape (n_samples,)
             The true risk factor.
         latent_shared : ndarray of shape (n_samples, n_shared)
+            The shared latent factors that generated every view.
         latent_private : list of ndarray of shape (n_samples, n_private)
+            Each view's private latent factors.
         view_names : list of str
             ``["mRNA", "methylation", "miRNA", "CNV", "RPPA", "view5", ...]``.
         DESCR : str
+            A description of the simulation.
 
     Examples
     --------
@@ -300,7 +303,9 @@ def load_tcga(
             Mortality at the horizon: 1, 0, or -1 for unlabelled (censored before the
             horizon: ``event == 0`` and ``time < horizon``; or no data).
         sample_ids : ndarray of str
+            The sample ids, sorted (the union over the view files).
         view_names : list of str
+            The views read, in order.
         feature_names : list of list of str
             The feature columns of each view.
         time, event : ndarray of float, shape (n_samples,)

@@ -327,6 +327,7 @@ def make_polymnist(
         masks : ndarray of bool, shape (n, n_views, S, S)
             Only with ``return_masks=True``.
         view_names, variant, DESCR
+            The views' names, the variant, and a description.
 
     Examples
     --------
