@@ -28,8 +28,8 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 
-# the example gallery: examples/plot_*.py run at build time (one torch thread less than
-# the machine has is plenty; the generated pages go to docs/auto_examples/, ignored by git)
+# the example gallery: examples/plot_*.py run at build time (about 1-1.5 minutes on 2
+# CPU cores); the generated pages go to docs/auto_examples/, which git ignores
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",

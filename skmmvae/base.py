@@ -45,6 +45,16 @@ from .views import _validate_arrays, split_input
 __all__ = ["MultimodalModule", "MultimodalVAE"]
 
 
+def warn_device_fallback(est, fitted_on, running_on):
+    """The warning of a model fitted on a device this machine lacks."""
+    warnings.warn(
+        f"{type(est).__name__} was fitted on {fitted_on!r}, which this machine lacks; it "
+        f"runs on {running_on!r}.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def _version():
     from . import __version__
 
@@ -523,7 +533,8 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
         return self.fit(X, y, **fit_params).transform(X)
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # a copy: sklearn may hand back the instance's own __dict__
+        state = dict(super().__getstate__())
         state["_skmmvae_version"] = _version()
         return state
 
@@ -544,12 +555,7 @@ class MultimodalVAE(InferenceMixin, GenerationMixin, TransformerMixin, BaseEstim
         net = self.__dict__.get("net_")
         fitted_on = self.__dict__.get("device_")
         if net is not None and fitted_on is not None and str(net.device) != str(fitted_on):
-            warnings.warn(
-                f"{type(self).__name__} was fitted on {fitted_on!r}, which this machine "
-                f"lacks; it runs on {str(net.device)!r}.",
-                UserWarning,
-                stacklevel=2,
-            )
+            warn_device_fallback(self, fitted_on, str(net.device))
             self.device_ = str(net.device)
 
     def __sklearn_tags__(self):

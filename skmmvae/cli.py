@@ -185,14 +185,19 @@ def read_view_files(paths, id_column=None, return_columns=False):
         ids = ids.union(f.index)
     ids = ids.sort_values()
     present = np.column_stack([ids.isin(f.index) for f in frames])  # (n, M)
-    if len(frames) > 1 and not (present.sum(1) >= 2).any():
-        counts = ", ".join(f"{p}: {len(f)}" for p, f in zip(paths, frames))
-        raise ValueError(
-            f"The view files share no sample ids in column {id_column!r} ({counts} ids, "
-            f"e.g. {[str(f.index[0]) for f in frames if len(f)][:3]}): no sample has two "
-            "views, so nothing shared can be learned. Check that the files use the same "
-            "ids (same column, same spelling)."
-        )
+    if len(frames) > 1:
+        # every view must share samples with another view, or nothing links it
+        shared = present & (present.sum(1, keepdims=True) >= 2)
+        alone = [p for p, ok in zip(paths, shared.any(0)) if not ok]
+        if alone:
+            counts = ", ".join(f"{p}: {len(f)}" for p, f in zip(paths, frames))
+            examples = [str(f.index[0]) for f in frames if len(f)][:3]
+            raise ValueError(
+                f"The view file(s) {alone} share no sample ids in column {id_column!r} with "
+                f"the other files ({counts} ids, e.g. {examples}): no sample has that view "
+                "and another, so nothing links it to the others. Check that the files use "
+                "the same ids (same column, same spelling)."
+            )
     X = MultiView([f.reindex(ids).to_numpy() for f in frames])
     if return_columns:
         return X, ids.to_numpy(), [list(f.columns) for f in frames]
@@ -239,15 +244,17 @@ EARLY_STOPPING_ROWS = 50  # from this many samples on, the epochs are chosen by 
 
 def epochs_rule(n_samples, params):
     """Parameters that choose the number of epochs when the user did not: early
-    stopping on 10 % held-out samples (at most 300 epochs) from 50 samples on, else
-    100 epochs. Returns the parameters to add and a sentence saying what was chosen."""
+    stopping on held-out samples (at most 300 epochs) from 50 samples on, else 100
+    epochs. Returns the parameters to add and a sentence saying what was chosen."""
     if "max_epochs" in params or "early_stopping" in params:
         return {}, None
     if n_samples >= EARLY_STOPPING_ROWS:
+        share = params.get("validation_fraction", 0.1)
+        patience = params.get("n_iter_no_change", 10)
         return (
             {"early_stopping": True, "max_epochs": 300},
-            "epochs: early stopping on 10% held-out samples (patience 10, at most 300); "
-            "set --max-epochs to fix them",
+            f"epochs: early stopping on {share:.0%} held-out samples (patience {patience}, "
+            "at most 300); set --max-epochs to fix them",
         )
     return {"max_epochs": 100}, f"epochs: 100 (fewer than {EARLY_STOPPING_ROWS} samples)"
 
@@ -320,8 +327,10 @@ def fit_views(
     print(f"wrote {Z.shape[1]} latent columns for {len(Z)} samples to {out}", file=stream)
     if imputed_dir is not None:
         os.makedirs(imputed_dir, exist_ok=True)
-        for m, (path, view) in enumerate(zip(paths, est.impute(X).views)):
-            name = os.path.splitext(os.path.basename(path))[0] + ".imputed.csv"
+        stems = [os.path.splitext(os.path.basename(path))[0] for path in paths]
+        for m, view in enumerate(est.impute(X).views):
+            stem = stems[m] if stems.count(stems[m]) == 1 else f"view{m}_{stems[m]}"
+            name = stem + ".imputed.csv"
             target = os.path.join(imputed_dir, name)
             pd.DataFrame(view, index=index, columns=columns[m]).to_csv(target)
             n_missing = int((~_observed(X)[:, m]).sum())
@@ -340,12 +349,16 @@ def fit_views(
 
 def _model_card(est, paths, report, seconds):
     """A Markdown model card: method, version, data, parameters, final loss parts."""
+    from skorch.callbacks import EarlyStopping
+
     from . import __version__
 
     history = est.history_
-    best = [i for i, row in enumerate(history) if row.get("valid_loss_best")]
-    restored = bool(best) and est.get_params().get("early_stopping", False)
-    epoch = best[-1] if restored else len(history) - 1
+    stoppers = [cb for _, cb in est.net_.callbacks_ if isinstance(cb, EarlyStopping)]
+    restored = bool(stoppers) and stoppers[0].load_best
+    # the epoch whose weights EarlyStopping restored (its own count of improvements)
+    restored = restored and stoppers[0].best_epoch_ >= 1
+    epoch = stoppers[0].best_epoch_ - 1 if restored else len(history) - 1
     parts = {k: v for k, v in history[epoch].items() if k.startswith(("train_", "valid_"))}
     note = "; the best validation loss, whose weights early stopping restored" if restored else ""
     parts = {k: v for k, v in parts.items() if not k.endswith(("_best", "_count"))}

@@ -159,6 +159,7 @@ def _history(history):
 def _state(est):
     """Everything :func:`load` needs, as plain data."""
     from . import __version__
+    from .training import AcceleratedMultimodalNet
 
     dropped = []
     params = {k: _plain_param(k, v, dropped) for k, v in est.get_params(deep=False).items()}
@@ -180,6 +181,10 @@ def _state(est):
     }
     if hasattr(est, "feature_names_in_"):
         fitted["feature_names_in_"] = [str(c) for c in est.feature_names_in_]
+    if hasattr(est, "_sklearn_output_config"):  # set_output(transform="pandas"), ...
+        fitted["_sklearn_output_config"] = {
+            k: v for k, v in est._sklearn_output_config.items() if isinstance(v, str)
+        }
     state = {
         "format": FORMAT,
         "skmmvae_version": __version__,
@@ -197,6 +202,8 @@ def _state(est):
             if getattr(net, name + "_", None) is not None
         },
         "batch_size": int(net.batch_size),
+        "accelerated": isinstance(net, AcceleratedMultimodalNet),
+        "grad_scaler": None if net.grad_scaler is None else _arrays(net.grad_scaler.state_dict()),
         "history": _history(net.history),
     }
     sampler = getattr(est, "prior_sampler_", None)
@@ -208,6 +215,17 @@ def _state(est):
             "cholesky": sampler.cholesky_,
         }
     return state, dropped
+
+
+def _available(device):
+    """Whether this machine has ``device`` ("cuda:1" needs two GPUs)."""
+    device = torch.device(device)
+    if device.type == "cpu":
+        return True
+    if device.type == "cuda":
+        return torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()
+    backend = getattr(torch.backends, device.type, None)
+    return bool(backend is not None and backend.is_available())
 
 
 def save(estimator, file):
@@ -256,10 +274,11 @@ def load(file, device=None, trusted=None):
     -------
     estimator : the fitted estimator
     """
-    from sklearn.utils.fixes import parse_version
+    from packaging.version import InvalidVersion, Version
 
     from . import __version__
     from . import methods as registry
+    from .base import warn_device_fallback
     from .modalities import ViewSpec
     from .sampling import ExPostGMM
 
@@ -280,8 +299,12 @@ def load(file, device=None, trusted=None):
             f"{file} was saved by skmmvae {saved_version} in a newer file format "
             f"({state['format']}) than skmmvae {__version__} reads ({FORMAT}); upgrade skmmvae."
         )
-    newer = parse_version(saved_version) > parse_version(__version__)
-    if newer or parse_version(saved_version).major != parse_version(__version__).major:
+    try:
+        saved, current = Version(saved_version), Version(__version__)
+        differs = saved > current or saved.major != current.major
+    except InvalidVersion:
+        differs = True
+    if differs:
         warnings.warn(
             f"{file} was saved by skmmvae {saved_version} and is loaded by {__version__}; "
             "check its results, or refit it with this version.",
@@ -291,7 +314,7 @@ def load(file, device=None, trusted=None):
     cls = registry.get(state["class"])
     est = cls(**{k: _from_plain(v) for k, v in state["params"].items()})
     for name, value in state["fitted"].items():
-        setattr(est, name, value)
+        setattr(est, name, value)  # incl. the set_output configuration
     est.view_shapes_ = [tuple(s) for s in est.view_shapes_]
     if "feature_names_in_" in state["fitted"]:
         est.feature_names_in_ = np.asarray(state["fitted"]["feature_names_in_"], dtype=object)
@@ -300,14 +323,9 @@ def load(file, device=None, trusted=None):
     ]
     fitted_on = est.device_
     if device is None:
-        usable = torch.device(fitted_on).type != "cuda" or torch.cuda.is_available()
+        usable = _available(fitted_on)
         if not usable:
-            warnings.warn(
-                f"{type(est).__name__} was fitted on {fitted_on!r}, which this machine "
-                "lacks; it runs on 'cpu'.",
-                UserWarning,
-                stacklevel=2,
-            )
+            warn_device_fallback(est, fitted_on, "cpu")
         device = fitted_on if usable else "cpu"
     elif device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -326,8 +344,26 @@ def load(file, device=None, trusted=None):
             f"do not match this version's ({__version__}); refit the model."
         )
     module.load_state_dict(weights)
-    est.net_ = est._make_net(module)
+    accelerator = None
+    if state.get("accelerated"):  # trained with accelerate: a warm start continues so
+        try:
+            accelerator = est._make_accelerator()
+        except ImportError:
+            warnings.warn(
+                f"{file} holds a model trained with accelerate, which is not installed: "
+                "it predicts, but a warm start needs accelerate.",
+                UserWarning,
+                stacklevel=2,
+            )
+            est.set_params(accelerate=False)
+    est.net_ = est._make_net(module, accelerator)
     est.net_.initialize()
+    if accelerator is not None:  # as after training: plain module and optimizers
+        est.net_._unwrap_accelerator()
+        est.net_._unwrap_optimizers()
+    est._set_precision()  # the layers' precision (bf16, 16-mixed) as fitted
+    if state.get("grad_scaler"):
+        est.net_.grad_scaler.load_state_dict(_tensors(state["grad_scaler"], "cpu"))
     for name, opt_state in state["optimizers"].items():
         optimizer = getattr(est.net_, name + "_", None)
         if optimizer is not None:

@@ -66,6 +66,13 @@ def _multiview(X):
     return MultiView(views, mask)
 
 
+def _observed(X):
+    """``(n, M)`` bool: which views each sample of the MultiView ``X`` has."""
+    from .views import check_views
+
+    return check_views(X)[1]
+
+
 def _check_view(est, m, name):
     if not isinstance(m, (int, np.integer)) or not 0 <= m < est.n_views_:
         raise ValueError(f"{name} must be a view index in [0, {est.n_views_}); got {m!r}.")
@@ -145,18 +152,21 @@ def plot_latent_map(
     points : matplotlib PathCollection
     """
     labels = np.asarray(labels)
+    X = _multiview(X)
+    if len(labels) != len(X):
+        raise ValueError(f"labels has {len(labels)} entries for {len(X)} samples.")
     if latents == "shared":
-        Z, what = est.transform(X, latents="shared"), "shared latent z"
+        Z, what = np.asarray(est.transform(X, latents="shared")), "shared latent z"
     elif latents == "private":
         if not est.has_private_latents:
             raise ValueError(f"{type(est).__name__} has no private latents.")
         view = _check_view(est, view, "view")
-        W = est.transform(X, latents="private")
+        W = np.asarray(est.transform(X, latents="private"))  # blocks w_0, w_1, ...
         Z, what = W.reshape(len(W), est.n_views_, -1)[:, view], f"private latent w_{view}"
+        observed = _observed(X)[:, view]  # samples without the view have no w_view
+        Z, labels = Z[observed], labels[observed]
     else:
         raise ValueError(f"latents must be 'shared' or 'private'; got {latents!r}.")
-    if len(labels) != len(Z):
-        raise ValueError(f"labels has {len(labels)} entries for {len(Z)} samples.")
     if method not in ("pca", "tsne"):
         raise ValueError(f"method must be 'pca' or 'tsne'; got {method!r}.")
     if Z.shape[1] == 2:
@@ -253,7 +263,9 @@ def plot_cross_generation(est, X, *, source=0, target=1, n=8, ax=None, random_st
         image_grid(tiles, n + 1, n + 1),
         f"{type(est).__name__}: cross-generation into view {target}\n(first row: real "
         f"images of view {target}; first column: real images of view {source})",
-        f"private latent w from the column's image (view {target})",
+        f"private latent w from the column's image (view {target})"
+        if est.has_private_latents
+        else "columns: the same shared latent (no private latents)",
         f"shared latent z from the row's image (view {source})",
     )
     return ax, image
@@ -279,7 +291,11 @@ def plot_samples(est, n=8, *, X=None, cond_views=None, ax=None, random_state=0):
         generated = est.sample(n, random_state=random_state)
         columns = [_pixels(est, m, generated[m]) for m in views]
         title = f"{type(est).__name__}: unconditional samples"
-        xlabel = "view (one shared z per row,\nindependent private w)"
+        xlabel = (
+            "view (one shared z per row,\nindependent private w)"
+            if est.has_private_latents
+            else "view (one shared z per row)"
+        )
     else:
         Xs = _multiview(X)[:n]
         cond = (
@@ -425,14 +441,12 @@ def plot_imputation(est, X, truth, view, *, features=None, ax=None):
         raise ValueError(f"View {view} is not a table view; plot_imputation draws tables.")
     Xv = _multiview(X)
     truth = np.asarray(truth, dtype=float)
-    missing = np.isnan(Xv.views[view]).all(axis=1)
-    if Xv.mask is not None:
-        missing |= ~np.asarray(Xv.mask)[:, view]
+    missing = ~_observed(Xv)[:, view]
     if not missing.any():
         raise ValueError(f"View {view} is observed in every sample of X: nothing to impute.")
     if truth.shape != Xv.views[view].shape:
         raise ValueError(f"truth has shape {truth.shape}; view {view} has {Xv.views[view].shape}.")
-    imputed = est.impute(Xv).views[view]
+    imputed = np.asarray(est.impute(Xv).views[view])
     columns = list(range(truth.shape[1])) if features is None else list(features)
     t, p = truth[missing][:, columns], imputed[missing][:, columns]
     r2 = 1 - ((p - t) ** 2).sum() / ((t - t.mean(0)) ** 2).sum()

@@ -119,6 +119,43 @@ def test_fit_refuses_view_files_that_share_no_sample_ids(tmp_path, capsys):
     assert not (tmp_path / "z.csv").exists()
 
 
+def test_fit_refuses_a_view_file_that_shares_no_id_with_the_others(tmp_path, capsys):
+    """a.csv and b.tsv overlap; d.csv shares no id with either: refused, naming it."""
+    import pandas as pd
+
+    _write_views(tmp_path)
+    frame = pd.read_csv(tmp_path / "a.csv")
+    frame.assign(id=[f"S-{i}" for i in range(len(frame))]).to_csv(tmp_path / "d.csv", index=False)
+    paths = [str(tmp_path / n) for n in ("a.csv", "b.tsv", "d.csv")]
+    assert main(["fit", *paths, "--id-column", "id", "--out", str(tmp_path / "z.csv")]) == 2
+    err = capsys.readouterr().err
+    assert f"The view file(s) ['{paths[2]}'] share no sample ids" in err
+
+
+def test_model_card_reports_the_epoch_early_stopping_restored(tmp_path):
+    """Without --max-epochs (60 samples: early stopping) the card's loss parts are those
+    of the epoch with the lowest validation loss, whose weights were restored."""
+    from skmmvae.cli import fit_views
+
+    _write_views(tmp_path)
+    card = tmp_path / "card.md"
+    est = fit_views(
+        [str(tmp_path / "a.csv"), str(tmp_path / "b.tsv")],
+        "MVAE",
+        str(tmp_path / "z.csv"),
+        {"n_latent": 2, "hidden_layer_sizes": (8,), "random_state": 0, "n_iter_no_change": 3},
+        id_column="id",
+        stream=io.StringIO(),
+        model_card=str(card),
+    )
+    valid = np.array(est.history_[:, "valid_loss"])
+    best = int(np.argmin(valid))
+    assert len(valid) > best + 1  # it stopped after the best epoch
+    text = card.read_text()
+    assert f"Loss parts of epoch {best + 1} (per sample; the best validation loss" in text
+    assert f"| valid_loss | {valid[best]:.4g} |" in text
+
+
 def test_fit_reports_coverage_and_writes_imputed_views_and_a_model_card(tmp_path, capsys):
     import pandas as pd
 

@@ -1,5 +1,6 @@
 """Saving and loading: the skops format (skmmvae.save / skmmvae.load) and pickles."""
 
+import copy
 import pickle
 import warnings
 
@@ -95,9 +96,10 @@ def test_files_of_other_versions_and_devices(X, tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         skmmvae.load(path)
-    _rewrite(est, path, skmmvae_version="1.0.0")
-    with pytest.warns(UserWarning, match=r"saved by skmmvae 1\.0\.0 and is loaded by"):
-        skmmvae.load(path)
+    for other in ("1.0.0", "0.9.0", "unknown"):  # another major, a newer release, garbage
+        _rewrite(est, path, skmmvae_version=other)
+        with pytest.warns(UserWarning, match=f"saved by skmmvae {other} and is loaded by"):
+            skmmvae.load(path)
     _rewrite(est, path, format=FORMAT + 1)
     with pytest.raises(ValueError, match="newer file format"):
         skmmvae.load(path)
@@ -137,9 +139,36 @@ def test_a_pickle_from_another_version_warns(X):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pickle.loads(pickle.dumps(est))  # same version: silent
-    state = est.__getstate__()
+    assert "_skmmvae_version" not in vars(est)  # pickling leaves the estimator as it was
+    state = copy.deepcopy(est.__getstate__())  # another estimator's state, as unpickled
     state["_skmmvae_version"] = "0.0.9"
     again = MVAE.__new__(MVAE)
     with pytest.warns(UserWarning, match=r"pickled by skmmvae 0\.0\.9"):
         again.__setstate__(state)
     np.testing.assert_array_equal(again.transform(X), est.transform(X))
+
+
+def test_precision_output_configuration_and_engine_survive(X, tmp_path):
+    """What the model runs with besides its weights: the layers' precision (bf16 layers
+    give other latents than float32 ones), the float16 loss scale, set_output, and the
+    accelerate engine (a warm start after loading continues with it)."""
+    pytest.importorskip("accelerate")
+    from skmmvae.training import AcceleratedMultimodalNet
+
+    for precision in ("bf16", "16-mixed"):
+        est = MVAE(n_latent=2, precision=precision, **SMALL).fit(X)
+        skmmvae.save(est, tmp_path / "p.skops")
+        again = skmmvae.load(tmp_path / "p.skops")
+        np.testing.assert_array_equal(again.transform(X), est.transform(X))
+        if precision == "16-mixed":
+            assert again.net_.grad_scaler.get_scale() == est.net_.grad_scaler.get_scale()
+    est = MVAE(n_latent=2, **SMALL).fit(X).set_output(transform="pandas")
+    skmmvae.save(est, tmp_path / "o.skops")
+    Z = skmmvae.load(tmp_path / "o.skops").transform(X)
+    assert list(Z.columns) == list(est.transform(X).columns)
+    est = MVAE(n_latent=2, accelerate=True, **SMALL).fit(X)
+    skmmvae.save(est, tmp_path / "a.skops")
+    again = skmmvae.load(tmp_path / "a.skops")
+    assert isinstance(again.net_, AcceleratedMultimodalNet)
+    again.set_params(warm_start=True, max_epochs=1).fit(X)
+    assert len(again.history_) == 3

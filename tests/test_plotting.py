@@ -69,6 +69,16 @@ def test_latent_map_of_shared_and_private_latents(tables):
     fig, ax = plt.subplots()
     plotting.plot_latent_map(est, X, np.linspace(0, 1, len(y)), ax=ax)
     assert len(fig.axes) == 2 and ax.get_legend() is None
+    # samples without view 2 have no w_2: left out of its map; pandas output works
+    partial = MultiView(
+        [X.views[0], X.views[1], np.where(np.arange(120)[:, None] < 20, np.nan, X.views[2])]
+    )
+    est.set_output(transform="pandas")
+    try:
+        _, points = plotting.plot_latent_map(est, partial, y, latents="private", view=2)
+    finally:
+        est.set_output(transform="default")
+    assert len(points.get_offsets()) == 100
     with pytest.raises(ValueError, match="labels has 3 entries"):
         plotting.plot_latent_map(est, X, y[:3])
     with pytest.raises(ValueError, match="view must be a view index"):
@@ -138,6 +148,12 @@ def test_cross_generation_grid(images):
     # the first row holds the column samples' real images of the target view
     np.testing.assert_allclose(grid[1:9, 11:19, 0], X.views[1][0, 0], rtol=1e-6)
     np.testing.assert_allclose(grid[11:19, 1:9, 1], X.views[0][0, 0], rtol=1e-6)
+    # the tile of row i, column j: view 1 generated from z of sample i (its view 0)
+    # and w of sample j (its view 1)
+    for i, j in ((0, 3), (2, 1)):
+        want = est.generate(X[[i]], cond_views=[0], gen_views=1, private=X[[j]])[0, 0]
+        top, left = 10 * (i + 1) + 1, 10 * (j + 1) + 1
+        np.testing.assert_allclose(grid[top : top + 8, left : left + 8, 0], want, atol=1e-6)
     assert "cross-generation into view 1" in ax.get_title()
     assert ax.get_ylabel() == "shared latent z from the row's image (view 0)"
     tables_est = IDMVAE(n_shared=2, n_private=2, **FAST).fit(make_shared_private(40)[0])
