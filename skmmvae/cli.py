@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 from . import methods as _methods
+from .views import check_views
 
 __all__ = ["coverage_report", "epochs_rule", "fit_views", "main", "quickstart", "read_view_files"]
 
@@ -204,17 +205,10 @@ def read_view_files(paths, id_column=None, return_columns=False):
     return X, ids.to_numpy()
 
 
-def _observed(X):
-    """``(n, M)`` bool: which views each sample has (absent samples are NaN rows)."""
-    if X.mask is not None:
-        return X.mask
-    return np.column_stack([~np.isnan(v.reshape(len(v), -1)).all(axis=1) for v in X.views])
-
-
 def coverage_report(X, paths):
     """Lines saying how many samples each view file contributes and how many samples
     lack it."""
-    mask = _observed(X)
+    mask = check_views(X)[1]
     n = len(mask)
     lines = [f"{n} samples; {int(mask.all(1).sum())} have every view"]
     for m, path in enumerate(paths):
@@ -333,7 +327,7 @@ def fit_views(
             name = stem + ".imputed.csv"
             target = os.path.join(imputed_dir, name)
             pd.DataFrame(view, index=index, columns=columns[m]).to_csv(target)
-            n_missing = int((~_observed(X)[:, m]).sum())
+            n_missing = int((~check_views(X)[1][:, m]).sum())
             print(f"wrote view {m} with {n_missing} imputed samples to {target}", file=stream)
     if model_card is not None:
         with open(model_card, "w") as fh:

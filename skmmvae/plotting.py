@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .views import MultiView, check_views
+
 __all__ = [
     "image_grid",
     "plot_coherence_matrix",
@@ -58,19 +60,11 @@ def _image_view(est, m):
 
 def _multiview(X):
     """``X`` as a MultiView (validated; missing views as in the input)."""
-    from .views import MultiView, check_views
 
     if isinstance(X, MultiView):
         return X
     views, mask = check_views(X)
     return MultiView(views, mask)
-
-
-def _observed(X):
-    """``(n, M)`` bool: which views each sample of the MultiView ``X`` has."""
-    from .views import check_views
-
-    return check_views(X)[1]
 
 
 def _check_view(est, m, name):
@@ -163,7 +157,7 @@ def plot_latent_map(
         view = _check_view(est, view, "view")
         W = np.asarray(est.transform(X, latents="private"))  # blocks w_0, w_1, ...
         Z, what = W.reshape(len(W), est.n_views_, -1)[:, view], f"private latent w_{view}"
-        observed = _observed(X)[:, view]  # samples without the view have no w_view
+        observed = check_views(X)[1][:, view]  # samples without the view have no w_view
         Z, labels = Z[observed], labels[observed]
     else:
         raise ValueError(f"latents must be 'shared' or 'private'; got {latents!r}.")
@@ -441,7 +435,7 @@ def plot_imputation(est, X, truth, view, *, features=None, ax=None):
         raise ValueError(f"View {view} is not a table view; plot_imputation draws tables.")
     Xv = _multiview(X)
     truth = np.asarray(truth, dtype=float)
-    missing = ~_observed(Xv)[:, view]
+    missing = ~check_views(Xv)[1][:, view]
     if not missing.any():
         raise ValueError(f"View {view} is observed in every sample of X: nothing to impute.")
     if truth.shape != Xv.views[view].shape:
