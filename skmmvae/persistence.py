@@ -166,12 +166,6 @@ def _state(est):
     built = getattr(est, "_built_params_", None)
     if built is not None:
         built = {k: _plain_param(k, v, []) for k, v in built.items()}
-    for spec in est.modalities_:
-        if getattr(spec, "encoder", None) is not None or getattr(spec, "decoder", None):
-            raise ValueError(
-                f"View {spec.index} has custom encoder or decoder networks, which cannot "
-                "be saved in the skops format (they are code); use joblib.dump."
-            )
     net = est.net_
     fitted = {
         "n_features_in_": int(est.n_features_in_),
