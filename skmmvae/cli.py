@@ -322,13 +322,13 @@ def fit_views(
     if imputed_dir is not None:
         os.makedirs(imputed_dir, exist_ok=True)
         stems = [os.path.splitext(os.path.basename(path))[0] for path in paths]
+        missing = (~check_views(X)[1]).sum(0)
         for m, view in enumerate(est.impute(X).views):
             stem = stems[m] if stems.count(stems[m]) == 1 else f"view{m}_{stems[m]}"
             name = stem + ".imputed.csv"
             target = os.path.join(imputed_dir, name)
             pd.DataFrame(view, index=index, columns=columns[m]).to_csv(target)
-            n_missing = int((~check_views(X)[1][:, m]).sum())
-            print(f"wrote view {m} with {n_missing} imputed samples to {target}", file=stream)
+            print(f"wrote view {m} with {missing[m]} imputed samples to {target}", file=stream)
     if model_card is not None:
         with open(model_card, "w") as fh:
             fh.write(_model_card(est, paths, report, seconds))

@@ -117,8 +117,8 @@ def _arrays(obj):
     """Tensors in a nested state (state dicts, optimizer state) as numpy arrays."""
     if isinstance(obj, torch.Tensor):
         return {"__tensor__": obj.detach().cpu().numpy()}
-    if isinstance(obj, dict):
-        return {"__dict__": [[_arrays(k), _arrays(v)] for k, v in obj.items()]}
+    if isinstance(obj, dict):  # key-value pairs: state dicts have integer keys
+        return {"__pairs__": [[_arrays(k), _arrays(v)] for k, v in obj.items()]}
     if isinstance(obj, (list, tuple)):
         items = [_arrays(v) for v in obj]
         return {"__tuple__": items} if isinstance(obj, tuple) else items
@@ -131,8 +131,8 @@ def _tensors(obj, device):
             return torch.as_tensor(obj["__tensor__"], device=device)
         if "__tuple__" in obj:
             return tuple(_tensors(v, device) for v in obj["__tuple__"])
-        if "__dict__" in obj:
-            return {_tensors(k, device): _tensors(v, device) for k, v in obj["__dict__"]}
+        if "__pairs__" in obj:
+            return {_tensors(k, device): _tensors(v, device) for k, v in obj["__pairs__"]}
     if isinstance(obj, list):
         return [_tensors(v, device) for v in obj]
     return obj

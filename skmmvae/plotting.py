@@ -59,12 +59,9 @@ def _image_view(est, m):
 
 
 def _multiview(X):
-    """``X`` as a MultiView (validated; missing views as in the input)."""
-
-    if isinstance(X, MultiView):
-        return X
+    """``X`` as a validated MultiView and its ``(n, M)`` mask of observed views."""
     views, mask = check_views(X)
-    return MultiView(views, mask)
+    return (X if isinstance(X, MultiView) else MultiView(views, mask)), mask
 
 
 def _check_view(est, m, name):
@@ -146,7 +143,7 @@ def plot_latent_map(
     points : matplotlib PathCollection
     """
     labels = np.asarray(labels)
-    X = _multiview(X)
+    X, observed = _multiview(X)
     if len(labels) != len(X):
         raise ValueError(f"labels has {len(labels)} entries for {len(X)} samples.")
     if latents == "shared":
@@ -157,8 +154,8 @@ def plot_latent_map(
         view = _check_view(est, view, "view")
         W = np.asarray(est.transform(X, latents="private"))  # blocks w_0, w_1, ...
         Z, what = W.reshape(len(W), est.n_views_, -1)[:, view], f"private latent w_{view}"
-        observed = check_views(X)[1][:, view]  # samples without the view have no w_view
-        Z, labels = Z[observed], labels[observed]
+        keep = observed[:, view]  # samples without the view have no w_view
+        Z, labels = Z[keep], labels[keep]
     else:
         raise ValueError(f"latents must be 'shared' or 'private'; got {latents!r}.")
     if method not in ("pca", "tsne"):
@@ -231,7 +228,7 @@ def plot_cross_generation(est, X, *, source=0, target=1, n=8, ax=None, random_st
     """
     source, target = _check_view(est, source, "source"), _check_view(est, target, "target")
     _image_view(est, source), _image_view(est, target)
-    Xs = _multiview(X)[:n]
+    Xs = _multiview(X)[0][:n]
     if len(Xs) < n:
         raise ValueError(f"X has {len(Xs)} samples; the grid needs n={n}.")
     rows, cols = np.repeat(np.arange(n), n), np.tile(np.arange(n), n)
@@ -291,7 +288,7 @@ def plot_samples(est, n=8, *, X=None, cond_views=None, ax=None, random_state=0):
             else "view (one shared z per row)"
         )
     else:
-        Xs = _multiview(X)[:n]
+        Xs = _multiview(X)[0][:n]
         cond = (
             views
             if cond_views is None
@@ -433,9 +430,9 @@ def plot_imputation(est, X, truth, view, *, features=None, ax=None):
     view = _check_view(est, view, "view")
     if len(est.view_shapes_[view]) != 1:
         raise ValueError(f"View {view} is not a table view; plot_imputation draws tables.")
-    Xv = _multiview(X)
+    Xv, observed = _multiview(X)
     truth = np.asarray(truth, dtype=float)
-    missing = ~check_views(Xv)[1][:, view]
+    missing = ~observed[:, view]
     if not missing.any():
         raise ValueError(f"View {view} is observed in every sample of X: nothing to impute.")
     if truth.shape != Xv.views[view].shape:

@@ -610,26 +610,26 @@ class AcceleratedMultimodalNet(AccelerateMixin, MultimodalNet):
     def train_step_single(self, batch, **fit_params):
         return MultimodalNet.train_step_single(self, batch, **fit_params)
 
-    def _mean_over_processes(self, step):
-        """The batch loss skorch records: the mean over the processes' shares (equal
-        sizes), so that ``train_loss`` / ``valid_loss`` are global means."""
+    def _all_finite(self, loss):
+        # one all-reduce per forward pass gives both the batch loss skorch records (the
+        # mean over the processes' equal shares, so train_loss / valid_loss are global
+        # means) and the finiteness check, which every process must answer alike: one
+        # raising while the others wait in a collective would hang the run (a NaN or
+        # infinity in any process makes the mean non-finite)
+        self._batch_loss = loss.detach()
         if self.accelerator.num_processes > 1:
-            step["loss"] = self.accelerator.reduce(step["loss"].detach(), reduction="mean")
+            self._batch_loss = self.accelerator.reduce(self._batch_loss, reduction="mean")
+        return bool(torch.isfinite(self._batch_loss))
+
+    def _global_loss(self, step):
+        step["loss"] = self._batch_loss
         return step
 
     def train_step(self, batch, **fit_params):
-        return self._mean_over_processes(super().train_step(batch, **fit_params))
+        return self._global_loss(super().train_step(batch, **fit_params))
 
     def validation_step(self, batch, **fit_params):
-        return self._mean_over_processes(super().validation_step(batch, **fit_params))
-
-    def _all_finite(self, loss):
-        # every process must take the same branch: one raising while the others wait
-        # in a collective would hang the run
-        finite = torch.isfinite(loss.detach()).to(torch.float32).reshape(1)
-        if self.accelerator.num_processes > 1:
-            finite = self.accelerator.reduce(finite, reduction="mean")
-        return bool(finite.item() == 1.0)
+        return self._global_loss(super().validation_step(batch, **fit_params))
 
     def _sync_auxiliary_gradients(self, params):
         if self.accelerator.num_processes == 1:
@@ -691,7 +691,6 @@ class AcceleratedMultimodalNet(AccelerateMixin, MultimodalNet):
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         self._initialize_accelerator()  # a warm start: prepare again
-        self._loaders = {}
         if self.accelerator.num_processes > 1:  # own noise per process
             seed = int(torch.randint(2**62, ())) + self.accelerator.process_index
             torch.manual_seed(seed)

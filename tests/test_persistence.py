@@ -104,7 +104,7 @@ def test_files_of_other_versions_and_devices(X, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="newer file format"):
         skmmvae.load(path)
     module = _state(est)[0]["module"]
-    module["__dict__"] = module["__dict__"][1:]  # a tensor this version's networks need
+    module["__pairs__"] = module["__pairs__"][1:]  # a tensor this version's networks need
     _rewrite(est, path, module=module)
     with pytest.raises(ValueError, match="do not match this version"):
         skmmvae.load(path)
